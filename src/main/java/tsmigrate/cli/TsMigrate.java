@@ -1,0 +1,159 @@
+package tsmigrate.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import tsmigrate.config.ConnInfo;
+import tsmigrate.config.JobConfig;
+import tsmigrate.config.JobFile;
+import tsmigrate.demo.Demo;
+import tsmigrate.run.Migration;
+import tsmigrate.run.UserError;
+
+/**
+ * The command line. Exit codes: 0 success, 1 a step failed, 2 bad usage or input, 3 refused by a check
+ * that protects the data (e.g. a non-empty target).
+ */
+@Command(name = "tsmigrate", mixinStandardHelpOptions = true, version = "tsmigrate 0.1.0",
+        description = "Moves a PostgreSQL or TimescaleDB database into TimescaleDB: schema first, then data, chunk by chunk.",
+        subcommands = {TsMigrate.MigrateCommand.class, TsMigrate.DemoCommand.class},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:success", "1:a step failed", "2:bad usage or input", "3:refused (target not empty, ...)"})
+public final class TsMigrate implements Callable<Integer> {
+    public static final int OK = 0;
+    public static final int FAILED = 1;
+    public static final int USAGE = 2;
+    public static final int REFUSED = 3;
+
+    @Option(names = "--debug", description = "Show stack traces.", scope = CommandLine.ScopeType.INHERIT)
+    boolean debug;
+
+    @Override
+    public Integer call() {
+        CommandLine.usage(this, System.out);
+        return USAGE;
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    public static int run(String... args) {
+        CommandLine cl = new CommandLine(new TsMigrate());
+        cl.setExecutionExceptionHandler((e, cmd, parsed) -> handle(e, cmd.getErr(), cmd.getCommandSpec().root().userObject()));
+        return cl.execute(args);
+    }
+
+    static int handle(Exception e, PrintWriter err, Object root) {
+        boolean debug = root instanceof TsMigrate t && t.debug;
+        Throwable cause = e instanceof Migration.MigrationFailed mf ? mf.getCause() : e;
+        String step = e instanceof Migration.MigrationFailed mf ? mf.step : null;
+        if (cause instanceof UserError ue) {
+            err.println("error: " + ue.getMessage());
+            if (ue.hint() != null) err.println("what to do: " + ue.hint());
+            if (debug) ue.printStackTrace(err);
+            err.flush();
+            if (ue instanceof tsmigrate.run.Refusal) return REFUSED;
+            return step == null || "preflight".equals(step) ? USAGE : FAILED;
+        }
+        err.println("error: " + (step != null ? "step " + step + " failed: " : "") + cause.getMessage());
+        if (debug) cause.printStackTrace(err);
+        else err.println("(run with --debug for the stack trace)");
+        err.flush();
+        return FAILED;
+    }
+
+    /** Flags shared by the verbs that run a migration. */
+    static class JobOptions {
+        @Option(names = "--job", paramLabel = "FILE", description = "Job YAML file; flags given on the command line win over it.")
+        Path job;
+        @Option(names = "--source", paramLabel = "URI", description = "Source: postgresql://user:pass@host:port/db?sslmode=...")
+        String source;
+        @Option(names = "--target", paramLabel = "URI", description = "Target: postgresql://user:pass@host:port/db?sslmode=...")
+        String target;
+        @Option(names = "--work-dir", paramLabel = "DIR", description = "Where the dumps, plan and CSV files go (default ./tsmigrate-work).")
+        Path workDir;
+        @Option(names = "--workers", paramLabel = "N", description = "Parallel export/load workers and post-data restore jobs (default 4).")
+        Integer workers;
+        @Option(names = "--chunk-interval", paramLabel = "INTERVAL", description = "Time range per chunk, e.g. '1 day', '6 hours' (default 1 day).")
+        String chunkInterval;
+        @Option(names = "--split-rows", paramLabel = "N", description = "Tables without a time column and with more rows than this are split by primary key (default 1000000).")
+        Long splitRows;
+        @Option(names = "--include", paramLabel = "PATTERN", description = "Copy data only of tables matching schema.table (globs * ?); repeatable.")
+        List<String> include = new ArrayList<>();
+        @Option(names = "--exclude", paramLabel = "PATTERN", description = "Do not copy data of tables matching schema.table; repeatable.")
+        List<String> exclude = new ArrayList<>();
+        @Option(names = "--time-column", paramLabel = "TABLE=COLUMN", description = "Split TABLE (schema.table) on COLUMN; repeatable.")
+        Map<String, String> timeColumns = new LinkedHashMap<>();
+        @Option(names = "--pg-dump", paramLabel = "PATH", description = "pg_dump to use (default: pg_dump on PATH).")
+        String pgDump;
+        @Option(names = "--pg-restore", paramLabel = "PATH", description = "pg_restore to use (default: pg_restore on PATH).")
+        String pgRestore;
+        @Option(names = "--no-snapshot", description = "Do not read the source through one exported snapshot.")
+        boolean noSnapshot;
+        @Option(names = "--progress-interval", paramLabel = "SECONDS", description = "Seconds between progress lines (default 10).")
+        Integer progressSeconds;
+        @Option(names = "--routes", paramLabel = "DIR", description = "Folder of the step routes (default ./routes if present, else built-in).")
+        Path routes;
+
+        JobConfig toConfig() {
+            JobConfig cfg = new JobConfig();
+            if (job != null) JobFile.apply(job, cfg);
+            if (source != null) cfg.source = ConnInfo.parse("source", source);
+            if (target != null) cfg.target = ConnInfo.parse("target", target);
+            if (cfg.source == null) ConnInfo.parse("source", null);
+            if (cfg.target == null) ConnInfo.parse("target", null);
+            if (workDir != null) cfg.workDir = workDir;
+            if (workers != null) cfg.workers = workers;
+            if (chunkInterval != null) cfg.chunkInterval = chunkInterval;
+            if (splitRows != null) cfg.splitRows = splitRows;
+            cfg.include.addAll(include);
+            cfg.exclude.addAll(exclude);
+            cfg.timeColumns.putAll(timeColumns);
+            if (pgDump != null) cfg.pgDump = pgDump;
+            if (pgRestore != null) cfg.pgRestore = pgRestore;
+            if (noSnapshot) cfg.snapshot = false;
+            if (progressSeconds != null) cfg.progressSeconds = progressSeconds;
+            if (routes != null) cfg.routesDir = routes;
+            return cfg;
+        }
+    }
+
+    @Command(name = "migrate", mixinStandardHelpOptions = true,
+            description = "Run the whole procedure: preflight, pre-data, plan, export, load, post-data, sequences, analyze.")
+    static class MigrateCommand implements Callable<Integer> {
+        @CommandLine.Mixin
+        JobOptions options;
+
+        @Override
+        public Integer call() throws Exception {
+            Migration.run(options.toConfig());
+            return OK;
+        }
+    }
+
+    @Command(name = "demo", mixinStandardHelpOptions = true,
+            description = "Start two throwaway PostgreSQL 15 servers, fill one with time-series data, migrate it, and check every row.")
+    static class DemoCommand implements Callable<Integer> {
+        @Option(names = "--rows", paramLabel = "N", description = "Rows in the largest table (default 2000000).")
+        long rows = 2_000_000;
+        @Option(names = "--workers", paramLabel = "N", description = "Workers (default 4).")
+        int workers = 4;
+        @Option(names = "--work-dir", paramLabel = "DIR", description = "Work dir (default: a new temporary folder).")
+        Path workDir;
+
+        @Override
+        public Integer call() throws Exception {
+            return Demo.run(rows, workers, workDir) ? OK : FAILED;
+        }
+    }
+}

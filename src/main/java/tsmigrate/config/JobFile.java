@@ -1,0 +1,146 @@
+package tsmigrate.config;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+import org.snakeyaml.engine.v2.api.Load;
+import org.snakeyaml.engine.v2.api.LoadSettings;
+import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
+
+import tsmigrate.run.UserError;
+
+/**
+ * Reads a job YAML file into a {@link JobConfig}. Unknown keys are refused by name, so a typo never
+ * silently falls back to a default.
+ */
+public final class JobFile {
+    static final Set<String> KEYS = Set.of("name", "source", "target", "workDir", "workers", "chunkInterval",
+            "splitRows", "include", "exclude", "timeColumns", "pgDump", "pgRestore", "snapshot", "progressSeconds",
+            "routesDir");
+    static final Set<String> CONN_KEYS = Set.of("uri", "password");
+
+    private JobFile() {
+    }
+
+    public static void apply(Path file, JobConfig cfg) {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (IOException e) {
+            throw new UserError("Cannot read the job file " + file + ": " + e.getMessage(),
+                    "Check the path and that the file is readable.");
+        }
+        Object doc;
+        try {
+            doc = new Load(LoadSettings.builder().setLabel(file.toString()).build()).loadFromString(text);
+        } catch (YamlEngineException e) {
+            throw new UserError("The job file " + file + " is not valid YAML:\n" + e.getMessage().strip(),
+                    "Fix the YAML at the line and column shown.");
+        }
+        if (doc == null) return;
+        if (!(doc instanceof Map<?, ?> map)) {
+            throw new UserError("The job file " + file + " must be a YAML mapping (key: value lines).",
+                    "See config/job.example.yaml.");
+        }
+        Set<String> unknown = new TreeSet<>();
+        for (Object k : map.keySet()) if (!KEYS.contains(String.valueOf(k))) unknown.add(String.valueOf(k));
+        if (!unknown.isEmpty()) {
+            throw new UserError("The job file " + file + " has unknown keys: " + String.join(", ", unknown) + ".",
+                    "Known keys: " + String.join(", ", new TreeSet<>(KEYS)) + ".");
+        }
+        if (map.containsKey("name")) cfg.name = str(map, "name");
+        if (map.containsKey("source")) cfg.source = conn(file, "source", map.get("source"));
+        if (map.containsKey("target")) cfg.target = conn(file, "target", map.get("target"));
+        if (map.containsKey("workDir")) cfg.workDir = file.toAbsolutePath().getParent().resolve(str(map, "workDir"));
+        if (map.containsKey("workers")) cfg.workers = (int) num(map, "workers");
+        if (map.containsKey("chunkInterval")) cfg.chunkInterval = str(map, "chunkInterval");
+        if (map.containsKey("splitRows")) cfg.splitRows = num(map, "splitRows");
+        if (map.containsKey("include")) cfg.include.addAll(list(map, "include"));
+        if (map.containsKey("exclude")) cfg.exclude.addAll(list(map, "exclude"));
+        if (map.containsKey("timeColumns")) {
+            if (!(map.get("timeColumns") instanceof Map<?, ?> tc)) throw bad("timeColumns", "a mapping of schema.table: column");
+            tc.forEach((k, v) -> cfg.timeColumns.put(String.valueOf(k), String.valueOf(v)));
+        }
+        if (map.containsKey("pgDump")) cfg.pgDump = str(map, "pgDump");
+        if (map.containsKey("pgRestore")) cfg.pgRestore = str(map, "pgRestore");
+        if (map.containsKey("snapshot")) {
+            if (!(map.get("snapshot") instanceof Boolean b)) throw bad("snapshot", "true or false");
+            cfg.snapshot = b;
+        }
+        if (map.containsKey("progressSeconds")) cfg.progressSeconds = (int) num(map, "progressSeconds");
+        if (map.containsKey("routesDir")) cfg.routesDir = file.toAbsolutePath().getParent().resolve(str(map, "routesDir"));
+    }
+
+    /** source/target: either a URI string, or {uri: ..., password: ...} where password may be ${env:NAME} or file:PATH. */
+    private static ConnInfo conn(Path file, String key, Object v) {
+        if (v instanceof String s) return resolvePassword(key, ConnInfo.parse(key, s));
+        if (v instanceof Map<?, ?> m) {
+            Set<String> unknown = new TreeSet<>();
+            for (Object k : m.keySet()) if (!CONN_KEYS.contains(String.valueOf(k))) unknown.add(String.valueOf(k));
+            if (!unknown.isEmpty()) {
+                throw new UserError("The job file's '" + key + "' has unknown keys: " + String.join(", ", unknown) + ".",
+                        "Known keys under " + key + ": uri, password.");
+            }
+            ConnInfo ci = ConnInfo.parse(key, m.get("uri") == null ? null : String.valueOf(m.get("uri")));
+            if (m.get("password") != null) ci = ci.withPassword(secret(file, key, String.valueOf(m.get("password"))));
+            return resolvePassword(key, ci);
+        }
+        throw bad(key, "a postgresql:// URI, or a mapping with uri and password");
+    }
+
+    private static ConnInfo resolvePassword(String key, ConnInfo ci) {
+        if (ci.hasPassword() && ci.password().startsWith("${env:")) return ci.withPassword(secret(null, key, ci.password()));
+        return ci;
+    }
+
+    /** Reads ${env:NAME} or file:PATH, so the job file itself need not hold the secret. */
+    static String secret(Path file, String key, String ref) {
+        if (ref.startsWith("${env:") && ref.endsWith("}")) {
+            String name = ref.substring(6, ref.length() - 1);
+            String v = System.getenv(name);
+            if (v == null) {
+                throw new UserError("The " + key + " password refers to the environment variable " + name + ", which is not set.",
+                        "Export " + name + " before running tsmigrate.");
+            }
+            return v;
+        }
+        if (ref.startsWith("file:")) {
+            Path p = Path.of(ref.substring(5));
+            if (file != null && !p.isAbsolute()) p = file.toAbsolutePath().getParent().resolve(p);
+            try {
+                return Files.readString(p).strip();
+            } catch (IOException e) {
+                throw new UserError("Cannot read the " + key + " password file " + p + ".", "Check the path and its permissions.");
+            }
+        }
+        return ref;
+    }
+
+    private static String str(Map<?, ?> map, String key) {
+        Object v = map.get(key);
+        if (v == null) throw bad(key, "a value");
+        return String.valueOf(v);
+    }
+
+    private static long num(Map<?, ?> map, String key) {
+        Object v = map.get(key);
+        if (v instanceof Number n) return n.longValue();
+        throw bad(key, "a whole number");
+    }
+
+    private static List<String> list(Map<?, ?> map, String key) {
+        Object v = map.get(key);
+        if (v instanceof String s) return List.of(s);
+        if (v instanceof List<?> l) return l.stream().map(String::valueOf).toList();
+        throw bad(key, "a list of patterns");
+    }
+
+    private static UserError bad(String key, String expected) {
+        return new UserError("The job file's '" + key + "' must be " + expected + ".", "See config/job.example.yaml.");
+    }
+}

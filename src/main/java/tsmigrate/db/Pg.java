@@ -1,0 +1,123 @@
+package tsmigrate.db;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.postgresql.core.Utils;
+
+import tsmigrate.config.ConnInfo;
+import tsmigrate.run.UserError;
+
+/** Connections and SQL text, always built with the driver's own quoting. */
+public final class Pg {
+    /**
+     * Session settings that make every text form unambiguous and identical on both sides:
+     * ISO dates, UTC, exact floats, hex bytea.
+     */
+    private static final String SESSION = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';"
+            + " SET extra_float_digits = 3; SET bytea_output = 'hex'; SET client_encoding = 'UTF8'";
+
+    private Pg() {
+    }
+
+    public static Connection connect(String side, ConnInfo ci) {
+        try {
+            Connection c = DriverManager.getConnection(ci.jdbcUrl(), ci.jdbcProperties("tsmigrate"));
+            try (Statement st = c.createStatement()) {
+                st.execute(SESSION);
+            }
+            return c;
+        } catch (SQLException e) {
+            throw explain(side, ci, e);
+        }
+    }
+
+    /** Turns a failed connection into words: what is wrong and what to do. */
+    static UserError explain(String side, ConnInfo ci, SQLException e) {
+        String state = e.getSQLState() == null ? "" : e.getSQLState();
+        String where = side + " " + ci.masked();
+        return switch (state) {
+            case "28P01", "28000" -> new UserError("The " + where + " refused the login of user '" + ci.user() + "': " + firstLine(e),
+                    "Check the user name and password in the " + side + " URI (or its password reference).", e);
+            case "3D000" -> new UserError("The " + where + " has no database '" + ci.database() + "'.",
+                    "Create it first (CREATE DATABASE), or fix the database name at the end of the URI.", e);
+            case "08001", "08004", "08006" -> new UserError("Cannot reach the " + where + ": " + firstLine(e),
+                    "Check host and port, that the server is running, and that it accepts connections from here.", e);
+            default -> new UserError("Cannot connect to the " + where + ": " + firstLine(e),
+                    "Check the URI and the server's log.", e);
+        };
+    }
+
+    private static String firstLine(Throwable e) {
+        String m = String.valueOf(e.getMessage());
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
+    }
+
+    public static String ident(String name) {
+        try {
+            return Utils.escapeIdentifier(new StringBuilder(), name).toString();
+        } catch (SQLException e) {
+            throw new IllegalArgumentException("identifier cannot be quoted: " + e.getMessage(), e);
+        }
+    }
+
+    public static String qualified(String schema, String name) {
+        return ident(schema) + "." + ident(name);
+    }
+
+    /** A string literal; standard_conforming_strings is on in every server we support (9.1+ default). */
+    public static String literal(String value) {
+        try {
+            return Utils.escapeLiteral(new StringBuilder("'"), value, true).append('\'').toString();
+        } catch (SQLException e) {
+            throw new IllegalArgumentException("literal cannot be quoted: " + e.getMessage(), e);
+        }
+    }
+
+    public static String quotedColumns(List<String> columns) {
+        List<String> q = new ArrayList<>(columns.size());
+        for (String c : columns) q.add(ident(c));
+        return String.join(", ", q);
+    }
+
+    public static String queryString(Connection c, String sql) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            return rs.next() ? rs.getString(1) : null;
+        }
+    }
+
+    public static void exec(Connection c, String sql) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute(sql);
+        }
+    }
+
+    public static int serverMajor(Connection c) throws SQLException {
+        return Integer.parseInt(queryString(c, "SHOW server_version_num")) / 10000;
+    }
+
+    /** TimescaleDB's version when installed in this database, else null. */
+    public static String timescaleVersion(Connection c) throws SQLException {
+        return queryString(c, "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'timescaledb'");
+    }
+
+    /** Schemas that belong to PostgreSQL or TimescaleDB internals, never user data. */
+    public static final String SYSTEM_SCHEMA_FILTER =
+            "n.nspname NOT IN ('pg_catalog', 'information_schema', 'timescaledb_information', 'timescaledb_experimental')"
+            + " AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' AND n.nspname NOT LIKE '\\_timescaledb%'";
+
+    public static void closeQuietly(AutoCloseable c) {
+        if (c == null) return;
+        try {
+            c.close();
+        } catch (Exception ignored) {
+            // closing after a failure: the first error is the one worth reporting
+        }
+    }
+}

@@ -1,0 +1,327 @@
+package tsmigrate.plan;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import tsmigrate.db.Pg;
+import tsmigrate.run.MigrationRun;
+import tsmigrate.run.UserError;
+
+/**
+ * The plan step: lists the source tables to copy and cuts each into chunks.
+ * <ul>
+ * <li>a table with a time column (timestamptz, timestamp or date, leading an index, or named in config) is cut
+ * into ranges of the chunk interval between its finite min and max; the first range is open below and the last
+ * open above, so -infinity and +infinity fall into them, and NULL times get a chunk of their own;</li>
+ * <li>a large table without one is cut into ranges of its single-column integer primary key;</li>
+ * <li>any other table is one chunk.</li>
+ * </ul>
+ * Partitioned parents hold no rows of their own and are skipped: their leaves are tables here, read with ONLY.
+ */
+public class Planner {
+    private static final Logger LOG = LoggerFactory.getLogger(Planner.class);
+    /** Beyond this many ranges per table the interval is widened: empty ranges cost a query each. */
+    static final int MAX_CHUNKS_PER_TABLE = 5000;
+
+    public void plan(MigrationRun run) throws SQLException, IOException {
+        Connection c = run.snapshotHolder != null ? run.snapshotHolder : Pg.connect("source", run.cfg.source);
+        try {
+            List<TableInfo> tables = listTables(c, run);
+            for (TableInfo t : tables) {
+                run.getChunks().addAll(chunksFor(c, run, t));
+            }
+            run.getTables().addAll(tables);
+            PlanFile.write(run, run.path("plan.yaml"));
+            run.counts("plan", tables.size() + " tables, " + run.getChunks().size() + " chunks; plan in " + run.path("plan.yaml"));
+        } finally {
+            if (c != run.snapshotHolder) Pg.closeQuietly(c);
+        }
+    }
+
+    /** Called by preflight, on a connection of its own: a bad interval is the user's error, not the plan's. */
+    public static void validateInterval(Connection c, String interval) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT CAST(? AS interval) > interval '0'")) {
+            ps.setString(1, interval);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                if (rs.getBoolean(1)) return;
+            }
+        } catch (SQLException e) {
+            // fall through to the user error
+        }
+        throw new UserError("The chunk interval '" + interval + "' is not a positive PostgreSQL interval.",
+                "Pass --chunk-interval like '1 day', '6 hours' or '1 month'.");
+    }
+
+    List<TableInfo> listTables(Connection c, MigrationRun run) throws SQLException {
+        List<TablePattern> include = run.cfg.include.stream().map(TablePattern::parse).toList();
+        List<TablePattern> exclude = run.cfg.exclude.stream().map(TablePattern::parse).toList();
+        Set<TablePattern> includeUsed = new LinkedHashSet<>();
+        boolean pg12 = Pg.serverMajor(c) >= 12;
+        String sql = "SELECT c.oid, n.nspname, c.relname, c.reltuples::bigint, pg_catalog.pg_relation_size(c.oid),"
+                + (pg12 ? " rn.nspname, r.relname" : " NULL, NULL")
+                + " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                + (pg12 ? " LEFT JOIN pg_catalog.pg_class r ON c.relispartition AND r.oid = pg_catalog.pg_partition_root(c.oid)"
+                        + " LEFT JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace" : "")
+                + " WHERE c.relkind = 'r' AND " + Pg.SYSTEM_SCHEMA_FILTER + " AND n.nspname <> 'tsmigrate'"
+                + " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::regclass"
+                + "   AND d.objid = c.oid AND d.deptype = 'e')"
+                + " ORDER BY n.nspname, c.relname";
+        List<TableInfo> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                String schema = rs.getString(2);
+                String name = rs.getString(3);
+                String rootSchema = rs.getString(6);
+                String rootName = rs.getString(7);
+                if (!include.isEmpty()) {
+                    boolean in = false;
+                    for (TablePattern p : include) {
+                        if (p.matches(schema, name) || (rootName != null && p.matches(rootSchema, rootName))) {
+                            in = true;
+                            includeUsed.add(p);
+                        }
+                    }
+                    if (!in) continue;
+                }
+                boolean out1 = false;
+                for (TablePattern p : exclude) {
+                    if (p.matches(schema, name) || (rootName != null && p.matches(rootSchema, rootName))) out1 = true;
+                }
+                if (out1) continue;
+                long bytes = rs.getLong(5);
+                long est = rs.getLong(4);
+                if (est < 0) est = bytes / 100; // never analyzed: guess ~100 bytes a row
+                out.add(new TableInfo(schema, name, rs.getLong(1), columns(c, rs.getLong(1), pg12), est, bytes));
+            }
+        }
+        for (TablePattern p : include) {
+            if (!includeUsed.contains(p)) {
+                throw new UserError("The include pattern '" + p + "' matches no table in the source.",
+                        "Check the spelling; patterns are schema.table with * and ? (e.g. public.*), names are case-sensitive.");
+            }
+        }
+        for (String key : run.cfg.timeColumns.keySet()) {
+            if (out.stream().noneMatch(t -> t.key().equals(key))) {
+                throw new UserError("timeColumns names the table '" + key + "', which is not among the tables to copy.",
+                        "Write it as schema.table, unquoted, exactly as in the source (e.g. public.metrics).");
+            }
+        }
+        return out;
+    }
+
+    private static List<String> columns(Connection c, long oid, boolean pg12) throws SQLException {
+        String sql = "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = ? AND attnum > 0 AND NOT attisdropped"
+                + (pg12 ? " AND attgenerated = ''" : "") + " ORDER BY attnum";
+        List<String> cols = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setLong(1, oid);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) cols.add(rs.getString(1));
+            }
+        }
+        return cols;
+    }
+
+    List<Chunk> chunksFor(Connection c, MigrationRun run, TableInfo t) throws SQLException {
+        Path dir = run.workDir.root().resolve(t.dirName());
+        String[] time = timeColumn(c, run, t);
+        List<String[]> ranges; // {predicate, range in words}
+        if (time != null) {
+            ranges = timeRanges(c, run, t, time[0], time[1], "t".equals(time[2]));
+        } else if (t.estimatedRows > run.cfg.splitRows && (ranges = keyRanges(c, run, t)) != null) {
+            // split by primary key; ranges set above
+        } else {
+            ranges = List.<String[]>of(new String[] {null, "all rows"});
+        }
+        List<Chunk> chunks = new ArrayList<>();
+        int n = 0;
+        for (String[] r : ranges) {
+            n++;
+            chunks.add(new Chunk(t, n, r[0], r[1], dir.resolve(String.format("%06d.csv", n))));
+        }
+        LOG.info("plan: {} -> {} chunk(s), {}", t.qualified(), chunks.size(), t.split);
+        return chunks;
+    }
+
+    /** {name, type, notnull "t"/"f"} of the column to split on, or null. */
+    private static String[] timeColumn(Connection c, MigrationRun run, TableInfo t) throws SQLException {
+        String configured = run.cfg.timeColumns.get(t.key());
+        String sql = "SELECT a.attname, pg_catalog.format_type(a.atttypid, NULL), a.attnotnull,"
+                + " EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = a.attrelid AND i.indkey[0] = a.attnum) AS leads"
+                + " FROM pg_catalog.pg_attribute a WHERE a.attrelid = ? AND a.attnum > 0 AND NOT a.attisdropped"
+                + (configured != null ? " AND a.attname = ?"
+                        : " AND a.atttypid IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype)")
+                + " ORDER BY leads DESC, a.attnum LIMIT 1";
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setLong(1, t.oid);
+            if (configured != null) ps.setString(2, configured);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    if (configured != null) {
+                        throw new UserError("The time column '" + configured + "' configured for " + t.qualified() + " does not exist.",
+                                "Fix timeColumns in the job file; the column names of the table are: " + String.join(", ", t.columns) + ".");
+                    }
+                    return null;
+                }
+                String type = rs.getString(2);
+                if (configured != null && !Set.of("timestamp with time zone", "timestamp without time zone", "date").contains(type)) {
+                    throw new UserError("The time column '" + configured + "' of " + t.qualified() + " is of type " + type + ".",
+                            "A time column must be timestamptz, timestamp or date.");
+                }
+                // Without an index each range would scan the whole table: not worth it unless asked for.
+                if (configured == null && !rs.getBoolean(4)) return null;
+                return new String[] {rs.getString(1), type, rs.getBoolean(3) ? "t" : "f"};
+            }
+        }
+    }
+
+    private static List<String[]> timeRanges(Connection c, MigrationRun run, TableInfo t, String col, String type, boolean notNull)
+            throws SQLException {
+        String qc = Pg.ident(col);
+        String lo = "CAST('-infinity' AS " + type + ")";
+        String hi = "CAST('infinity' AS " + type + ")";
+        String min;
+        String max;
+        try (PreparedStatement ps = c.prepareStatement("SELECT min(" + qc + ")::text, max(" + qc + ")::text FROM ONLY " + t.qualified()
+                + " WHERE " + qc + " > " + lo + " AND " + qc + " < " + hi);
+             ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            min = rs.getString(1);
+            max = rs.getString(2);
+        }
+        String interval = run.cfg.chunkInterval;
+        int widen = 1;
+        List<String> bounds = min == null ? List.of() : boundaries(c, type, min, max, interval, 1, MAX_CHUNKS_PER_TABLE + 1);
+        if (bounds.size() > MAX_CHUNKS_PER_TABLE) {
+            long span = spanInIntervals(c, type, min, max, interval);
+            widen = (int) Math.min(Integer.MAX_VALUE, (span + MAX_CHUNKS_PER_TABLE - 1) / MAX_CHUNKS_PER_TABLE);
+            widen = Math.max(widen, 2);
+            bounds = boundaries(c, type, min, max, interval, widen, MAX_CHUNKS_PER_TABLE + 1);
+            run.warn("plan: " + t.qualified() + " spans " + min + " .. " + max + ", which would be " + span + " chunks of "
+                    + interval + "; using " + widen + " times that interval instead");
+        }
+        t.split = "by " + col + " (" + type + "), " + (widen == 1 ? interval : widen + " x " + interval)
+                + " ranges" + (min == null ? " (no finite values)" : " from " + min + " to " + max);
+        List<String[]> ranges = new ArrayList<>();
+        if (bounds.isEmpty()) {
+            ranges.add(new String[] {qc + " IS NOT NULL", "all non-NULL " + col});
+        } else {
+            String cast = " AS " + type + ")";
+            ranges.add(new String[] {qc + " < CAST(" + Pg.literal(bounds.get(0)) + cast, "(-infinity, " + bounds.get(0) + ")"});
+            for (int i = 1; i < bounds.size(); i++) {
+                ranges.add(new String[] {qc + " >= CAST(" + Pg.literal(bounds.get(i - 1)) + cast + " AND " + qc + " < CAST("
+                        + Pg.literal(bounds.get(i)) + cast, "[" + bounds.get(i - 1) + ", " + bounds.get(i) + ")"});
+            }
+            String last = bounds.get(bounds.size() - 1);
+            ranges.add(new String[] {qc + " >= CAST(" + Pg.literal(last) + cast, "[" + last + ", infinity]"});
+        }
+        if (!notNull) ranges.add(new String[] {qc + " IS NULL", col + " IS NULL"});
+        return ranges;
+    }
+
+    /** About how many intervals lie between min and max (months count as 30 days), without generating them. */
+    private static long spanInIntervals(Connection c, String type, String min, String max, String interval) throws SQLException {
+        String series = type.equals("timestamp with time zone") ? "timestamptz" : "timestamp";
+        try (PreparedStatement ps = c.prepareStatement("SELECT ceil(extract(epoch FROM CAST(CAST(? AS " + type + ") AS " + series
+                + ") - CAST(CAST(? AS " + type + ") AS " + series + ")) / extract(epoch FROM CAST(? AS interval)))::bigint")) {
+            ps.setString(1, max);
+            ps.setString(2, min);
+            ps.setString(3, interval);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
+    /** min + k * widen * interval for k >= 1 while <= max, as text in the column's type, without repeats (dates). */
+    private static List<String> boundaries(Connection c, String type, String min, String max, String interval, int widen, int limit)
+            throws SQLException {
+        // generate_series has no date variant: step through timestamps and cast back.
+        String series = type.equals("timestamp with time zone") ? "timestamptz" : "timestamp";
+        String v = "CAST(g AS " + type + ")";
+        String sql = "SELECT DISTINCT " + v + " AS bv, " + v + "::text FROM pg_catalog.generate_series("
+                + "CAST(CAST(? AS " + type + ") AS " + series + ") + ? * CAST(? AS interval),"
+                + " CAST(CAST(? AS " + type + ") AS " + series + "), ? * CAST(? AS interval)) g"
+                + " WHERE " + v + " > CAST(? AS " + type + ") ORDER BY bv LIMIT " + limit;
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, min);
+            ps.setInt(2, widen);
+            ps.setString(3, interval);
+            ps.setString(4, max);
+            ps.setInt(5, widen);
+            ps.setString(6, interval);
+            ps.setString(7, min);
+            List<String> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) out.add(rs.getString(2));
+            }
+            return out;
+        }
+    }
+
+    /** Ranges of a single-column integer primary key, about splitRows rows each; null when there is no such key. */
+    private static List<String[]> keyRanges(Connection c, MigrationRun run, TableInfo t) throws SQLException {
+        String key;
+        try (PreparedStatement ps = c.prepareStatement("SELECT a.attname FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute a"
+                + " ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] WHERE i.indrelid = ? AND i.indisprimary AND i.indnatts = 1"
+                + " AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)")) {
+            ps.setLong(1, t.oid);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) return null;
+                key = rs.getString(1);
+            }
+        }
+        String qk = Pg.ident(key);
+        long min;
+        long max;
+        try (PreparedStatement ps = c.prepareStatement("SELECT min(" + qk + "), max(" + qk + ") FROM ONLY " + t.qualified());
+             ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            if (rs.getObject(1) == null) return null;
+            min = rs.getLong(1);
+            max = rs.getLong(2);
+        }
+        long pieces = Math.min(MAX_CHUNKS_PER_TABLE, (t.estimatedRows + run.cfg.splitRows - 1) / run.cfg.splitRows);
+        // Width in BigInteger terms: max - min can overflow a long for bigint keys spanning the whole range.
+        java.math.BigInteger span = java.math.BigInteger.valueOf(max).subtract(java.math.BigInteger.valueOf(min)).add(java.math.BigInteger.ONE);
+        java.math.BigInteger step = span.add(java.math.BigInteger.valueOf(pieces - 1)).divide(java.math.BigInteger.valueOf(pieces));
+        List<Long> bounds = new ArrayList<>();
+        for (long k = 1; k < pieces; k++) {
+            java.math.BigInteger b = java.math.BigInteger.valueOf(min).add(step.multiply(java.math.BigInteger.valueOf(k)));
+            if (b.compareTo(java.math.BigInteger.valueOf(max)) > 0) break;
+            bounds.add(b.longValue());
+        }
+        if (bounds.isEmpty()) return null;
+        t.split = "by primary key " + key + ", " + (bounds.size() + 1) + " ranges of about " + step + " values";
+        List<String[]> ranges = new ArrayList<>();
+        ranges.add(new String[] {qk + " < " + bounds.get(0), "(-inf, " + bounds.get(0) + ")"});
+        for (int i = 1; i < bounds.size(); i++) {
+            ranges.add(new String[] {qk + " >= " + bounds.get(i - 1) + " AND " + qk + " < " + bounds.get(i),
+                    "[" + bounds.get(i - 1) + ", " + bounds.get(i) + ")"});
+        }
+        ranges.add(new String[] {qk + " >= " + bounds.get(bounds.size() - 1), "[" + bounds.get(bounds.size() - 1) + ", inf)"});
+        return ranges;
+    }
+
+    /** For the plan file: chunks per table, in plan order. */
+    static Map<TableInfo, List<Chunk>> byTable(List<Chunk> chunks) {
+        Map<TableInfo, List<Chunk>> m = new LinkedHashMap<>();
+        for (Chunk ch : chunks) m.computeIfAbsent(ch.table, k -> new ArrayList<>()).add(ch);
+        return m;
+    }
+}

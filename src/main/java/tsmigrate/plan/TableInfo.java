@@ -1,0 +1,57 @@
+package tsmigrate.plan;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+import tsmigrate.db.Pg;
+
+/** One source table whose rows are copied (a plain table, a partition leaf, or an inheritance member). */
+public final class TableInfo {
+    public final String schema;
+    public final String name;
+    public final long oid;
+    /** Columns that receive data, in source order; generated columns are left out because the target computes them. */
+    public final List<String> columns;
+    public final long estimatedRows;
+    public final long bytes;
+    /** How the table was split, in words, for the plan file and the logs. */
+    public String split = "one chunk";
+
+    public TableInfo(String schema, String name, long oid, List<String> columns, long estimatedRows, long bytes) {
+        this.schema = schema;
+        this.name = name;
+        this.oid = oid;
+        this.columns = columns;
+        this.estimatedRows = estimatedRows;
+        this.bytes = bytes;
+    }
+
+    public String qualified() {
+        return Pg.qualified(schema, name);
+    }
+
+    /** schema.table as people write it when nothing needs quoting; used in config keys and patterns. */
+    public String key() {
+        return schema + "." + name;
+    }
+
+    /** Directory name in the work dir: schema.table with anything unsafe for a file system %-encoded. */
+    public String dirName() {
+        return safe(schema) + "." + safe(name);
+    }
+
+    static String safe(String s) {
+        StringBuilder sb = new StringBuilder();
+        for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
+            char c = (char) (b & 0xff);
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-') sb.append(c);
+            else sb.append('%').append(String.format("%02X", b & 0xff));
+        }
+        return sb.toString();
+    }
+
+    @Override
+    public String toString() {
+        return qualified();
+    }
+}

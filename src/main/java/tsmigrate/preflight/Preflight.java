@@ -1,0 +1,112 @@
+package tsmigrate.preflight;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import tsmigrate.db.Pg;
+import tsmigrate.plan.Planner;
+import tsmigrate.run.MigrationRun;
+import tsmigrate.run.Refusal;
+import tsmigrate.run.UserError;
+import tsmigrate.schema.PgTool;
+
+/**
+ * The preflight step: everything that can be checked before the target is touched. A refusal here
+ * leaves the target exactly as it was.
+ */
+public class Preflight {
+    private static final Logger LOG = LoggerFactory.getLogger(Preflight.class);
+
+    public void run(MigrationRun run) throws SQLException {
+        run.workDir.prepare();
+        if (run.cfg.source.host().equals(run.cfg.target.host()) && run.cfg.source.port() == run.cfg.target.port()
+                && run.cfg.source.database().equals(run.cfg.target.database())) {
+            throw new UserError("Source and target are the same database (" + run.cfg.target.masked() + ").",
+                    "The target must be a different, empty database.");
+        }
+        try (Connection src = Pg.connect("source", run.cfg.source); Connection tgt = Pg.connect("target", run.cfg.target)) {
+            run.sourceMajor = Pg.serverMajor(src);
+            run.targetMajor = Pg.serverMajor(tgt);
+            String srcTs = Pg.timescaleVersion(src);
+            String tgtTs = Pg.timescaleVersion(tgt);
+            LOG.info("source: PostgreSQL {}{} at {}", Pg.queryString(src, "SHOW server_version"),
+                    srcTs == null ? "" : ", TimescaleDB " + srcTs, run.cfg.source.masked());
+            LOG.info("target: PostgreSQL {}{} at {}", Pg.queryString(tgt, "SHOW server_version"),
+                    tgtTs == null ? "" : ", TimescaleDB " + tgtTs, run.cfg.target.masked());
+            if (run.sourceMajor != run.targetMajor) {
+                run.warn("preflight: source is PostgreSQL " + run.sourceMajor + " and target " + run.targetMajor
+                        + "; the procedure asks for the same major version on both");
+            }
+            checkTools(run);
+            Planner.validateInterval(tgt, run.cfg.chunkInterval);
+            checkTargetEmpty(run, tgt);
+            if (run.cfg.snapshot) exportSnapshot(run);
+        }
+        run.counts("preflight", "source PG " + run.sourceMajor + ", target PG " + run.targetMajor
+                + (run.snapshotId != null ? ", snapshot " + run.snapshotId : ""));
+    }
+
+    private static void checkTools(MigrationRun run) {
+        PgTool dump = PgTool.locate("pg_dump", run.cfg.pgDump);
+        PgTool restore = PgTool.locate("pg_restore", run.cfg.pgRestore);
+        if (dump.major() < run.sourceMajor) {
+            throw new UserError(dump.path() + " is version " + dump.major() + ", older than the source server (PostgreSQL "
+                    + run.sourceMajor + "); pg_dump cannot dump a newer server.",
+                    "Install postgresql-client-" + run.sourceMajor + " or newer and pass its path with --pg-dump.");
+        }
+        if (restore.major() < dump.major()) {
+            throw new UserError(restore.path() + " is version " + restore.major() + ", older than pg_dump " + dump.major()
+                    + "; it may not read the dump.", "Use pg_restore from the same installation as pg_dump (--pg-restore).");
+        }
+        run.pgDumpPath = dump.path();
+        run.pgRestorePath = restore.path();
+        LOG.info("tools: {} ({}), {} ({})", dump.path(), dump.major(), restore.path(), restore.major());
+    }
+
+    /** Refuses a target whose user tables hold rows: migrating into it could mix or duplicate data. */
+    static void checkTargetEmpty(MigrationRun run, Connection tgt) throws SQLException {
+        List<String> tables = new ArrayList<>();
+        try (PreparedStatement ps = tgt.prepareStatement("SELECT n.nspname, c.relname FROM pg_catalog.pg_class c"
+                + " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND " + Pg.SYSTEM_SCHEMA_FILTER
+                + " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::regclass"
+                + " AND d.objid = c.oid AND d.deptype = 'e') ORDER BY 1, 2");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) tables.add(Pg.qualified(rs.getString(1), rs.getString(2)));
+        }
+        List<String> withRows = new ArrayList<>();
+        for (String t : tables) {
+            if ("t".equals(Pg.queryString(tgt, "SELECT EXISTS (SELECT 1 FROM ONLY " + t + ")"))) withRows.add(t);
+        }
+        if (!withRows.isEmpty()) {
+            throw new Refusal("The target " + run.cfg.target.masked() + " is not empty: " + withRows.size() + " table(s) hold rows, e.g. "
+                    + String.join(", ", withRows.subList(0, Math.min(5, withRows.size()))) + ". Nothing was changed.",
+                    "Migrate into a new, empty database (CREATE DATABASE ...), or empty these tables first.");
+        }
+    }
+
+    /**
+     * Opens a transaction on the source and exports its snapshot; pg_dump and every export worker join it,
+     * so schema and all chunks see the source at one instant.
+     */
+    private static void exportSnapshot(MigrationRun run) throws SQLException {
+        Connection holder = Pg.connect("source", run.cfg.source);
+        try {
+            Pg.exec(holder, "SET idle_in_transaction_session_timeout = 0");
+            holder.setAutoCommit(false);
+            Pg.exec(holder, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+            run.snapshotId = Pg.queryString(holder, "SELECT pg_catalog.pg_export_snapshot()");
+            run.snapshotHolder = holder;
+        } catch (SQLException e) {
+            Pg.closeQuietly(holder);
+            run.warn("preflight: cannot export a snapshot of the source (" + e.getMessage().lines().findFirst().orElse("")
+                    + "); chunks are read without one, so tables written during the copy may be caught at different moments");
+        }
+    }
+}

@@ -1,0 +1,113 @@
+package tsmigrate.run;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.apache.camel.CamelContext;
+import org.apache.camel.Exchange;
+import org.apache.camel.ProducerTemplate;
+import org.apache.camel.main.Main;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import tsmigrate.analyze.Analyze;
+import tsmigrate.config.JobConfig;
+import tsmigrate.copy.CopyStep;
+import tsmigrate.plan.Planner;
+import tsmigrate.preflight.Preflight;
+import tsmigrate.report.Summary;
+import tsmigrate.schema.SchemaStep;
+import tsmigrate.sequences.SequenceSync;
+
+/**
+ * Runs one migration: boots a camel-main application with the step beans bound and the YAML routes loaded,
+ * sends the run through direct:migrate, and shuts Camel down again.
+ */
+public final class Migration {
+    private static final Logger LOG = LoggerFactory.getLogger("tsmigrate");
+
+    private Migration() {
+    }
+
+    /** Where the routes come from: the configured dir, else ./routes, else the copies inside the jar. */
+    public static String routesPattern(JobConfig cfg) {
+        Path dir = cfg.routesDir != null ? cfg.routesDir : Path.of("routes");
+        if (cfg.routesDir != null && !Files.isDirectory(dir)) {
+            throw new UserError("The routes dir " + dir + " does not exist.", "Pass --routes with the folder holding the step YAML files.");
+        }
+        if (Files.isDirectory(dir) && Files.exists(dir.resolve("00-migrate.yaml"))) {
+            return "file:" + dir.toAbsolutePath().normalize() + "/*.yaml";
+        }
+        return "classpath:routes/*.yaml";
+    }
+
+    /** Runs the migration; returns normally only when every step succeeded. */
+    public static MigrationRun run(JobConfig cfg) throws Exception {
+        cfg.validate();
+        MigrationRun run = new MigrationRun(cfg);
+        run.pgDumpPath = cfg.pgDump;
+        run.pgRestorePath = cfg.pgRestore;
+        CopyStep copy = new CopyStep();
+        AtomicInteger n = new AtomicInteger();
+        ExecutorService pool = Executors.newFixedThreadPool(cfg.workers, r -> new Thread(r, "worker-" + n.incrementAndGet()));
+        Main main = new Main();
+        main.configure().withRoutesIncludePattern(routesPattern(cfg));
+        main.configure().withName("tsmigrate");
+        main.configure().withJmxEnabled(false);
+        main.bind("steps", new Steps());
+        main.bind("preflight", new Preflight());
+        main.bind("schema", new SchemaStep());
+        main.bind("planner", new Planner());
+        main.bind("copy", copy);
+        main.bind("sequences", new SequenceSync());
+        main.bind("analyze", new Analyze());
+        main.bind("copyPool", pool);
+        long t0 = System.currentTimeMillis();
+        try {
+            main.start();
+            CamelContext ctx = main.getCamelContext();
+            try (ProducerTemplate producer = ctx.createProducerTemplate()) {
+                Exchange ex = producer.send("direct:migrate", e -> e.setProperty("run", run));
+                if (ex.getException() != null) {
+                    Throwable cause = unwrap(ex.getException());
+                    String step = run.currentStep();
+                    LOG.error("step {}: failed after {}", step == null ? "?" : step,
+                            step == null ? "" : Durations.format(System.currentTimeMillis() - run.stepTimes().get(step)[0]));
+                    throw new MigrationFailed(step, cause);
+                }
+            }
+            Summary.print(run, System.currentTimeMillis() - t0);
+            return run;
+        } finally {
+            copy.abort();
+            run.releaseSnapshot();
+            pool.shutdownNow();
+            main.stop();
+        }
+    }
+
+    /** Camel wraps bean failures; the user needs the innermost one that says something. */
+    static Throwable unwrap(Throwable t) {
+        Throwable cur = t;
+        while (cur.getCause() != null && (cur instanceof org.apache.camel.CamelExecutionException
+                || cur instanceof org.apache.camel.RuntimeCamelException
+                || cur.getClass().getName().startsWith("org.apache.camel")
+                || cur instanceof java.lang.reflect.InvocationTargetException)) {
+            cur = cur.getCause();
+        }
+        return cur;
+    }
+
+    /** A migration that stopped in a step; carries the step and the reason. */
+    public static final class MigrationFailed extends Exception {
+        public final String step;
+
+        MigrationFailed(String step, Throwable cause) {
+            super(cause.getMessage(), cause);
+            this.step = step;
+        }
+    }
+}

@@ -1,0 +1,107 @@
+package tsmigrate.run;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import tsmigrate.config.JobConfig;
+import tsmigrate.plan.Chunk;
+import tsmigrate.plan.TableInfo;
+
+/**
+ * The state of one migration while it runs: travels through the routes as the exchange property "run".
+ */
+public final class MigrationRun {
+    private static final Logger LOG = LoggerFactory.getLogger("tsmigrate");
+
+    public final JobConfig cfg;
+    public final WorkDir workDir;
+    /** Source connection holding the exported snapshot open for the whole copy; null when snapshots are off. */
+    public Connection snapshotHolder;
+    public String snapshotId;
+    public String pgDumpPath;
+    public String pgRestorePath;
+    public int sourceMajor;
+    public int targetMajor;
+
+    private final List<TableInfo> tables = new ArrayList<>();
+    private final List<Chunk> chunks = new ArrayList<>();
+    private final List<String> warnings = Collections.synchronizedList(new ArrayList<>());
+    /** step -> [start ms, end ms]; insertion order is run order. */
+    private final Map<String, long[]> stepTimes = Collections.synchronizedMap(new LinkedHashMap<>());
+    private final Map<String, String> stepCounts = Collections.synchronizedMap(new LinkedHashMap<>());
+    private volatile String currentStep;
+
+    public MigrationRun(JobConfig cfg) {
+        this.cfg = cfg;
+        this.workDir = new WorkDir(cfg.workDir);
+    }
+
+    /** Ends the source transaction that holds the exported snapshot; its readers are done with it. */
+    public void releaseSnapshot() {
+        if (snapshotHolder != null) {
+            tsmigrate.db.Pg.closeQuietly(snapshotHolder);
+            snapshotHolder = null;
+        }
+    }
+
+    public List<TableInfo> getTables() {
+        return tables;
+    }
+
+    public List<Chunk> getChunks() {
+        return chunks;
+    }
+
+    public Path path(String name) {
+        return workDir.root().resolve(name);
+    }
+
+    public void warn(String message) {
+        warnings.add(message);
+        LOG.warn(message);
+    }
+
+    public List<String> warnings() {
+        return List.copyOf(warnings);
+    }
+
+    public void stepStarted(String step) {
+        currentStep = step;
+        stepTimes.put(step, new long[] {System.currentTimeMillis(), 0});
+        LOG.info("step {}: started", step);
+    }
+
+    /** Counts are what the step reports at its end, e.g. "12 tables, 40 chunks". */
+    public void counts(String step, String counts) {
+        stepCounts.put(step, counts);
+    }
+
+    public void stepEnded(String step) {
+        long[] t = stepTimes.get(step);
+        t[1] = System.currentTimeMillis();
+        String counts = stepCounts.getOrDefault(step, "");
+        LOG.info("step {}: done in {}{}", step, Durations.format(t[1] - t[0]), counts.isEmpty() ? "" : " (" + counts + ")");
+        currentStep = null;
+    }
+
+    /** The step that was running when the migration failed, or null. */
+    public String currentStep() {
+        return currentStep;
+    }
+
+    public Map<String, long[]> stepTimes() {
+        return stepTimes;
+    }
+
+    public Map<String, String> stepCounts() {
+        return stepCounts;
+    }
+}

@@ -1,0 +1,12 @@
+package tsmigrate.run;
+
+/** Called by every step route at its start and end: logs start, end, duration and the step's counts. */
+public class Steps {
+    public void started(MigrationRun run, String step) {
+        run.stepStarted(step);
+    }
+
+    public void ended(MigrationRun run, String step) {
+        run.stepEnded(step);
+    }
+}

@@ -1,0 +1,122 @@
+package tsmigrate.schema;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import tsmigrate.config.ConnInfo;
+import tsmigrate.run.UserError;
+import tsmigrate.run.WorkDir;
+
+/**
+ * pg_dump and pg_restore as child processes. The password travels in a private passfile named by
+ * PGPASSFILE, never in argv, where any local user could read it with ps.
+ */
+public final class PgTool {
+    private static final Pattern VERSION = Pattern.compile("\\(PostgreSQL\\) (\\d+)(?:\\.(\\d+))?");
+
+    private final String name;
+    private final String path;
+    private final int major;
+
+    private PgTool(String name, String path, int major) {
+        this.name = name;
+        this.path = path;
+        this.major = major;
+    }
+
+    /** Finds the tool (a path, or a name looked up on PATH) and reads its major version. */
+    public static PgTool locate(String name, String configured) {
+        String path = resolve(configured);
+        if (path == null) {
+            throw new UserError(name + " was not found" + (configured.contains("/") ? " at " + configured : " on PATH") + ".",
+                    "Install the PostgreSQL client tools (Debian: apt-get install postgresql-client), or set its path with --"
+                            + (name.equals("pg_dump") ? "pg-dump" : "pg-restore") + ".");
+        }
+        try {
+            Process p = new ProcessBuilder(path, "--version").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            p.waitFor(30, TimeUnit.SECONDS);
+            Matcher m = VERSION.matcher(out);
+            if (!m.find()) throw new IOException("unexpected --version output: " + out.strip());
+            return new PgTool(name, path, Integer.parseInt(m.group(1)));
+        } catch (IOException e) {
+            throw new UserError("Cannot run " + path + ": " + e.getMessage(), "Check that it is a working " + name + ".", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String resolve(String configured) {
+        if (configured.contains("/")) return Files.isExecutable(Path.of(configured)) ? configured : null;
+        String pathEnv = System.getenv("PATH");
+        if (pathEnv == null) return null;
+        for (String dir : pathEnv.split(File.pathSeparator)) {
+            Path p = Path.of(dir.isEmpty() ? "." : dir, configured);
+            if (Files.isExecutable(p)) return p.toString();
+        }
+        return null;
+    }
+
+    public int major() {
+        return major;
+    }
+
+    public String path() {
+        return path;
+    }
+
+    /** The outcome of one run: exit code and everything it wrote to stderr. */
+    public record Result(int exitCode, String stderr) {
+    }
+
+    /**
+     * Runs the tool against one database. {@code args} must not contain connection details: the database
+     * goes in --dbname as a URI without password, the password in a passfile.
+     */
+    public Result run(ConnInfo conn, Path scratchDir, List<String> args) throws IOException, InterruptedException {
+        List<String> cmd = command(conn, args);
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        Path passfile = null;
+        Map<String, String> env = pb.environment();
+        env.remove("PGPASSWORD");
+        if (conn.hasPassword()) {
+            passfile = Files.createTempFile(scratchDir, ".pgpass", "", java.nio.file.attribute.PosixFilePermissions.asFileAttribute(WorkDir.FILE));
+            Files.writeString(passfile, "*:*:*:*:" + escapePassfile(conn.password()) + "\n");
+            env.put("PGPASSFILE", passfile.toString());
+        }
+        Path errFile = Files.createTempFile(scratchDir, "." + name, ".stderr", java.nio.file.attribute.PosixFilePermissions.asFileAttribute(WorkDir.FILE));
+        try {
+            pb.redirectErrorStream(false).redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(errFile.toFile());
+            Process p = pb.start();
+            int code = p.waitFor();
+            return new Result(code, Files.readString(errFile, StandardCharsets.UTF_8));
+        } finally {
+            Files.deleteIfExists(errFile);
+            if (passfile != null) Files.deleteIfExists(passfile);
+        }
+    }
+
+    /** The argv: tool, the caller's arguments, --dbname URI without password. Visible to tests. */
+    public List<String> command(ConnInfo conn, List<String> args) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(path);
+        cmd.addAll(args);
+        cmd.add("--dbname=" + conn.uriWithoutPassword());
+        return cmd;
+    }
+
+    /** .pgpass fields escape ':' and '\' with a backslash. */
+    static String escapePassfile(String s) {
+        return s.replace("\\", "\\\\").replace(":", "\\:");
+    }
+}

@@ -1,0 +1,45 @@
+package tsmigrate.sequences;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+
+import tsmigrate.db.Pg;
+import tsmigrate.run.MigrationRun;
+
+/**
+ * The sequences step: every sequence gets the source's last_value and is_called. pg_dump puts these in the
+ * data section, which the procedure never restores, so without this step the target would reuse ids.
+ */
+public class SequenceSync {
+    public void run(MigrationRun run) throws SQLException {
+        int n = 0;
+        try (Connection src = Pg.connect("source", run.cfg.source); Connection tgt = Pg.connect("target", run.cfg.target)) {
+            List<String> seqs = new ArrayList<>();
+            try (PreparedStatement ps = src.prepareStatement("SELECT n.nspname, c.relname FROM pg_catalog.pg_class c"
+                    + " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND " + Pg.SYSTEM_SCHEMA_FILTER
+                    + " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::regclass"
+                    + " AND d.objid = c.oid AND d.deptype = 'e') ORDER BY 1, 2");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) seqs.add(Pg.qualified(rs.getString(1), rs.getString(2)));
+            }
+            try (PreparedStatement set = tgt.prepareStatement("SELECT pg_catalog.setval(CAST(? AS regclass), ?, ?)")) {
+                for (String seq : seqs) {
+                    try (PreparedStatement q = src.prepareStatement("SELECT last_value, is_called FROM " + seq);
+                         ResultSet rs = q.executeQuery()) {
+                        rs.next();
+                        set.setString(1, seq);
+                        set.setLong(2, rs.getLong(1));
+                        set.setBoolean(3, rs.getBoolean(2));
+                        set.executeQuery().close();
+                        n++;
+                    }
+                }
+            }
+        }
+        run.counts("sequences", n + " sequence(s) set");
+    }
+}
