@@ -66,6 +66,17 @@ public class Planner {
                 "Pass --chunk-interval like '1 day', '6 hours' or '1 month'.");
     }
 
+    /**
+     * Checks the user's table selection against the source before anything is written to the target:
+     * include patterns that match nothing, and configured time columns that do not exist or are not times.
+     */
+    public static void validateSelection(Connection c, MigrationRun run) throws SQLException {
+        Planner p = new Planner();
+        for (TableInfo t : p.listTables(c, run)) {
+            if (run.cfg.timeColumns.containsKey(t.key())) timeColumn(c, run, t);
+        }
+    }
+
     List<TableInfo> listTables(Connection c, MigrationRun run) throws SQLException {
         List<TablePattern> include = run.cfg.include.stream().map(TablePattern::parse).toList();
         List<TablePattern> exclude = run.cfg.exclude.stream().map(TablePattern::parse).toList();

@@ -46,6 +46,7 @@ public class Preflight {
             }
             checkTools(run);
             Planner.validateInterval(tgt, run.cfg.chunkInterval);
+            Planner.validateSelection(src, run);
             checkTargetEmpty(run, tgt);
             if (run.cfg.snapshot) exportSnapshot(run);
         }

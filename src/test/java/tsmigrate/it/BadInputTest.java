@@ -1,0 +1,173 @@
+package tsmigrate.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import tsmigrate.cli.TsMigrate;
+import tsmigrate.db.Pg;
+
+/**
+ * Bad input ends with a short message that names the problem and what to do, a non-zero exit, no stack
+ * trace, no password, and a target left exactly as it was.
+ */
+class BadInputTest {
+    @TempDir
+    Path work;
+
+    private static void assertClean(Cli.Result r, int exit, String expected) {
+        assertEquals(exit, r.exit(), r.all());
+        assertTrue(r.err().contains(expected), "expected '" + expected + "' in:\n" + r.err());
+        assertTrue(r.err().contains("what to do:") || exit == TsMigrate.FAILED, r.err());
+        assertFalse(r.all().contains("\tat "), "no stack trace:\n" + r.all());
+        assertFalse(r.all().contains(Clusters.source().password()), "no password");
+        assertFalse(r.all().contains(Clusters.target().password()), "no password");
+    }
+
+    private static long userTables(String db) throws Exception {
+        try (Connection c = Clusters.target().connect(db)) {
+            return Long.parseLong(Pg.queryString(c, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    + " WHERE c.relkind IN ('r', 'p', 'S', 'v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+                    + " AND n.nspname NOT LIKE 'pg_toast%'"));
+        }
+    }
+
+    private Cli.Result migrate(String source, String target, String... more) {
+        String[] base = {"migrate", "--source", source, "--target", target, "--work-dir", work.toString()};
+        String[] all = new String[base.length + more.length];
+        System.arraycopy(base, 0, all, 0, base.length);
+        System.arraycopy(more, 0, all, base.length, more.length);
+        return Cli.run(all);
+    }
+
+    @Test
+    void nonEmptyTargetIsRefusedAndUntouched() throws Exception {
+        String[] dbs = Clusters.newPair("nonempty");
+        Clusters.runSql(Clusters.source(), dbs[0], "CREATE TABLE a (x int); INSERT INTO a VALUES (1); CREATE TABLE b (y int)");
+        Clusters.runSql(Clusters.target(), dbs[1], "CREATE TABLE keep (x int); INSERT INTO keep VALUES (42)");
+        Cli.Result r = migrate(Clusters.source().uri(dbs[0]), Clusters.target().uri(dbs[1]));
+        assertClean(r, TsMigrate.REFUSED, "is not empty");
+        assertTrue(r.err().contains("\"public\".\"keep\""), r.err());
+        assertEquals(1, userTables(dbs[1]), "no table was created on the target");
+    }
+
+    @Test
+    void wrongPassword() throws Exception {
+        String[] dbs = Clusters.newPair("badpw");
+        String bad = Clusters.target().uri(dbs[1]).replace(Clusters.target().password(), "not-the-password");
+        Cli.Result r = migrate(Clusters.source().uri(dbs[0]), bad);
+        assertClean(r, TsMigrate.USAGE, "refused the login");
+        assertFalse(r.all().contains("not-the-password"));
+    }
+
+    @Test
+    void missingDatabase() {
+        Cli.Result r = migrate(Clusters.source().uri("postgres"), Clusters.target().uri("no_such_db"));
+        assertClean(r, TsMigrate.USAGE, "has no database 'no_such_db'");
+    }
+
+    @Test
+    void unreachablePort() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Cli.Result r = migrate(Clusters.source().uri("postgres"), "postgresql://u:secretpw@127.0.0.1:" + port + "/x");
+        assertClean(r, TsMigrate.USAGE, "Cannot reach the target");
+        assertFalse(r.all().contains("secretpw"));
+    }
+
+    @Test
+    void malformedUri() {
+        Cli.Result r = migrate("mysql://u:secretpw@h/db", Clusters.target().uri("postgres"));
+        assertClean(r, TsMigrate.USAGE, "is not a PostgreSQL URI");
+        assertFalse(r.all().contains("secretpw"));
+    }
+
+    @Test
+    void unknownFlagShowsUsage() {
+        Cli.Result r = Cli.run("migrate", "--sauce", "x");
+        assertEquals(TsMigrate.USAGE, r.exit());
+        assertTrue(r.err().contains("Unknown option"), r.err());
+        assertTrue(r.err().contains("Usage: tsmigrate migrate"), r.err());
+    }
+
+    @Test
+    void badChunkInterval() throws Exception {
+        String[] dbs = Clusters.newPair("badiv");
+        Cli.Result r = migrate(Clusters.source().uri(dbs[0]), Clusters.target().uri(dbs[1]), "--chunk-interval", "fortnight");
+        assertClean(r, TsMigrate.USAGE, "is not a positive PostgreSQL interval");
+    }
+
+    @Test
+    void pgDumpTooOldForSource() throws Exception {
+        String[] dbs = Clusters.newPair("olddump");
+        Path fake = work.resolve("pg_dump");
+        Files.writeString(fake, "#!/bin/sh\necho 'pg_dump (PostgreSQL) 11.22'\n");
+        Files.setPosixFilePermissions(fake, PosixFilePermissions.fromString("rwx------"));
+        Cli.Result r = migrate(Clusters.source().uri(dbs[0]), Clusters.target().uri(dbs[1]), "--pg-dump", fake.toString());
+        assertClean(r, TsMigrate.USAGE, "older than the source server (PostgreSQL 15)");
+        assertEquals(0, userTables(dbs[1]));
+    }
+
+    @Test
+    void pgRestoreMissing() throws Exception {
+        String[] dbs = Clusters.newPair("norestore");
+        Cli.Result r = migrate(Clusters.source().uri(dbs[0]), Clusters.target().uri(dbs[1]), "--pg-restore", "/nonexistent/pg_restore");
+        assertClean(r, TsMigrate.USAGE, "pg_restore was not found at /nonexistent/pg_restore");
+    }
+
+    @Test
+    void includePatternMatchingNothing() throws Exception {
+        String[] dbs = Clusters.newPair("noinc");
+        Clusters.runSql(Clusters.source(), dbs[0], "CREATE TABLE a (x int)");
+        Cli.Result r = migrate(Clusters.source().uri(dbs[0]), Clusters.target().uri(dbs[1]), "--include", "public.nope*");
+        assertClean(r, TsMigrate.USAGE, "The include pattern 'public.nope*' matches no table");
+        assertEquals(0, userTables(dbs[1]), "refused before pre-data");
+    }
+
+    @Test
+    void timeColumnThatDoesNotExist() throws Exception {
+        String[] dbs = Clusters.newPair("notime");
+        Clusters.runSql(Clusters.source(), dbs[0], "CREATE TABLE m (t timestamptz, v int)");
+        Cli.Result r = migrate(Clusters.source().uri(dbs[0]), Clusters.target().uri(dbs[1]), "--time-column", "public.m=tme");
+        assertClean(r, TsMigrate.USAGE, "The time column 'tme' configured for \"public\".\"m\" does not exist");
+        assertEquals(0, userTables(dbs[1]), "refused before pre-data");
+    }
+
+    @Test
+    void workDirNotWritable() throws Exception {
+        String[] dbs = Clusters.newPair("nowork");
+        Path file = work.resolve("a-file");
+        Files.writeString(file, "x");
+        Cli.Result r = Cli.run("migrate", "--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
+                "--work-dir", file.resolve("sub").toString());
+        assertClean(r, TsMigrate.USAGE, "is not writable");
+    }
+
+    @Test
+    void malformedJobYamlGivesLineAndColumn() throws Exception {
+        Path job = work.resolve("job.yaml");
+        Files.writeString(job, "source: postgresql://a@b/c\ntarget: [unclosed\nworkers: 2\n");
+        Cli.Result r = Cli.run("migrate", "--job", job.toString());
+        assertClean(r, TsMigrate.USAGE, "is not valid YAML");
+        assertTrue(r.err().matches("(?s).*line \\d+, column \\d+.*"), r.err());
+    }
+
+    @Test
+    void unknownJobKeysAreNamed() throws Exception {
+        Path job = work.resolve("job.yaml");
+        Files.writeString(job, "source: postgresql://a@b/c\ntarget: postgresql://a@b/d\nwokers: 2\nchunk_interval: 1 day\n");
+        Cli.Result r = Cli.run("migrate", "--job", job.toString());
+        assertClean(r, TsMigrate.USAGE, "unknown keys: chunk_interval, wokers");
+    }
+}

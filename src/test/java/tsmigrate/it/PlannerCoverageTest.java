@@ -1,0 +1,128 @@
+package tsmigrate.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.util.List;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import tsmigrate.config.ConnInfo;
+import tsmigrate.config.JobConfig;
+import tsmigrate.db.Pg;
+import tsmigrate.plan.Chunk;
+import tsmigrate.plan.Planner;
+import tsmigrate.run.MigrationRun;
+
+/**
+ * The plan's chunks must select every source row exactly once: counted on the source, chunk by chunk,
+ * for time columns with NULL and ±infinity, dates, keys, and a range so wide the interval is widened.
+ */
+class PlannerCoverageTest {
+    static String db;
+    @TempDir
+    static Path work;
+
+    @BeforeAll
+    static void source() throws Exception {
+        db = Clusters.newPair("plan")[0];
+        Clusters.runSql(Clusters.source(), db, """
+                CREATE TABLE ts (t timestamptz, v int);
+                INSERT INTO ts SELECT timestamptz '2024-03-01 00:00+00' + i * interval '37 minutes', i FROM generate_series(1, 2000) i;
+                INSERT INTO ts VALUES (NULL, -1), (NULL, -2), ('infinity', -3), ('-infinity', -4), ('2024-03-01 00:00+00', -5);
+                CREATE INDEX ON ts (t);
+                CREATE TABLE d (day date NOT NULL, v int);
+                INSERT INTO d SELECT date '2020-01-01' + i, i FROM generate_series(0, 400) i;
+                INSERT INTO d VALUES ('infinity', 0), ('-infinity', 0);
+                CREATE INDEX ON d (day);
+                CREATE TABLE bc (day date NOT NULL);
+                INSERT INTO bc VALUES ('0044-03-15 BC'), ('0001-01-01 BC'), ('0001-01-01'), ('2024-01-01');
+                CREATE INDEX ON bc (day);
+                CREATE TABLE wide (t timestamp NOT NULL);
+                INSERT INTO wide VALUES ('1900-01-01'), ('2000-06-15 12:00'), ('2100-12-31 23:59:59.999999');
+                CREATE INDEX ON wide (t);
+                CREATE TABLE k (id bigint PRIMARY KEY, x text);
+                INSERT INTO k SELECT i * 7 - 9000000000000000000, 'x' FROM generate_series(1, 1000) i;
+                INSERT INTO k VALUES (9223372036854775807, 'max'), (-9223372036854775808, 'min');
+                CREATE TABLE only_nulls (t timestamptz, v int);
+                INSERT INTO only_nulls VALUES (NULL, 1), ('infinity', 2);
+                CREATE INDEX ON only_nulls (t);
+                CREATE TABLE noindex (t timestamptz NOT NULL);
+                INSERT INTO noindex SELECT timestamptz '2024-01-01' + i * interval '1 hour' FROM generate_series(1, 100) i;
+                ANALYZE;
+                """);
+    }
+
+    private static List<Chunk> plan(String interval, long splitRows) throws Exception {
+        JobConfig cfg = new JobConfig();
+        cfg.source = ConnInfo.parse("source", Clusters.source().uri(db));
+        cfg.target = ConnInfo.parse("target", Clusters.target().uri("postgres"));
+        cfg.workDir = work;
+        cfg.chunkInterval = interval;
+        cfg.splitRows = splitRows;
+        MigrationRun run = new MigrationRun(cfg);
+        run.workDir.prepare();
+        new Planner().plan(run);
+        return run.getChunks();
+    }
+
+    private static void assertCovered(List<Chunk> chunks, String table) throws Exception {
+        List<Chunk> mine = chunks.stream().filter(c -> c.table.name.equals(table)).toList();
+        try (Connection c = Clusters.source().connect(db)) {
+            long total = Long.parseLong(Pg.queryString(c, "SELECT count(*) FROM ONLY " + Pg.qualified("public", table)));
+            long sum = 0;
+            for (Chunk ch : mine) {
+                sum += Long.parseLong(Pg.queryString(c, "SELECT count(*) FROM (" + ch.selectSql() + ") s"));
+            }
+            assertEquals(total, sum, table + ": chunks " + mine.stream().map(ch -> ch.range).toList());
+        }
+    }
+
+    @Test
+    void timeChunksCoverNullAndInfinityOnce() throws Exception {
+        List<Chunk> chunks = plan("1 day", 1_000_000);
+        List<Chunk> ts = chunks.stream().filter(c -> c.table.name.equals("ts")).toList();
+        assertTrue(ts.size() > 50, "about 52 days of data in 1-day chunks, got " + ts.size());
+        assertTrue(ts.stream().anyMatch(c -> "t IS NULL".equals(c.range)));
+        assertCovered(chunks, "ts");
+        assertCovered(chunks, "d");
+        assertCovered(chunks, "only_nulls");
+    }
+
+    @Test
+    void dateColumnWithSubDayIntervalHasNoDuplicateBoundaries() throws Exception {
+        List<Chunk> chunks = plan("6 hours", 1_000_000);
+        long d = chunks.stream().filter(c -> c.table.name.equals("d")).count();
+        assertEquals(401, d, "400 day boundaries (one per day after the first) make 401 ranges; NOT NULL, so no NULL chunk");
+        assertCovered(chunks, "d");
+        assertCovered(chunks, "ts");
+    }
+
+    @Test
+    void hugeSpanWidensTheInterval() throws Exception {
+        List<Chunk> chunks = plan("1 hour", 1_000_000);
+        long wide = chunks.stream().filter(c -> c.table.name.equals("wide")).count();
+        assertTrue(wide <= 5001 && wide > 100, "200 years of hours is widened to at most 5000 ranges, got " + wide);
+        assertCovered(chunks, "wide");
+        assertCovered(chunks, "bc");
+    }
+
+    @Test
+    void keyRangesCoverExtremeBigints() throws Exception {
+        List<Chunk> chunks = plan("1 day", 100);
+        long k = chunks.stream().filter(c -> c.table.name.equals("k")).count();
+        assertTrue(k >= 5, "1002 rows / 100 per chunk, got " + k);
+        assertCovered(chunks, "k");
+    }
+
+    @Test
+    void unindexedTimeColumnIsOneChunk() throws Exception {
+        List<Chunk> chunks = plan("1 day", 1_000_000);
+        assertEquals(1, chunks.stream().filter(c -> c.table.name.equals("noindex")).count());
+        assertCovered(chunks, "noindex");
+    }
+}
