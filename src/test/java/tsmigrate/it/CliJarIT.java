@@ -1,0 +1,107 @@
+package tsmigrate.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The packaged jar, run as users run it: java -jar target/tsmigrate.jar ... */
+class CliJarIT {
+    @TempDir
+    Path work;
+
+    record Run(int exit, String out) {
+    }
+
+    static Run jar(Map<String, String> env, String... args) throws IOException, InterruptedException {
+        String jar = System.getProperty("tsmigrate.jar", "target/tsmigrate.jar");
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(10, TimeUnit.MINUTES));
+        System.out.println(out);
+        return new Run(p.exitValue(), out);
+    }
+
+    @Test
+    void helpListsTheVerbs() throws Exception {
+        Run r = jar(Map.of(), "--help");
+        assertEquals(0, r.exit());
+        assertTrue(r.out().contains("migrate") && r.out().contains("demo"), r.out());
+    }
+
+    @Test
+    void noArgumentsIsUsageError() throws Exception {
+        assertEquals(2, jar(Map.of()).exit());
+    }
+
+    /**
+     * A job file whose passwords come from the environment; pg_dump and pg_restore are wrapped by a script
+     * that records their argv and environment, to show the passwords never reach argv.
+     */
+    @Test
+    void jobFileMigrationKeepsPasswordsOutOfArgv() throws Exception {
+        String[] dbs = Clusters.newPair("jar");
+        Clusters.runSql(Clusters.source(), dbs[0], """
+                CREATE TABLE m (time timestamptz NOT NULL, v int);
+                INSERT INTO m SELECT timestamptz '2025-01-01' + i * interval '10 minutes', i FROM generate_series(1, 5000) i;
+                CREATE INDEX ON m (time);
+                """);
+        Path log = work.resolve("argv.log");
+        Path wrapper = work.resolve("wrap.sh");
+        Files.writeString(wrapper, "#!/bin/sh\n"
+                + "tool=$(basename \"$0\" | sed 's/^wrap-//')\n"
+                + "printf '%s\\n' \"ARGV: $*\" \"PGPASSWORD=${PGPASSWORD:-unset}\" \"PGPASSFILE=${PGPASSFILE:+set}\" >> " + log + "\n"
+                + "exec /usr/bin/env \"$tool\" \"$@\"\n");
+        for (String tool : List.of("pg_dump", "pg_restore")) {
+            Path w = work.resolve("wrap-" + tool);
+            Files.copy(wrapper, w);
+            Files.setPosixFilePermissions(w, PosixFilePermissions.fromString("rwx------"));
+        }
+        String src = Clusters.source().uri(dbs[0]).replace(":" + Clusters.source().password() + "@", "@");
+        String tgt = Clusters.target().uri(dbs[1]).replace(":" + Clusters.target().password() + "@", "@");
+        Path job = work.resolve("job.yaml");
+        Files.writeString(job, "name: jar-test\n"
+                + "source:\n  uri: " + src + "\n  password: ${env:TSM_SRC_PW}\n"
+                + "target:\n  uri: " + tgt + "\n  password: ${env:TSM_TGT_PW}\n"
+                + "workDir: wd\nworkers: 2\nchunkInterval: 6 hours\n"
+                + "pgDump: " + work.resolve("wrap-pg_dump") + "\npgRestore: " + work.resolve("wrap-pg_restore") + "\n");
+        Run r = jar(Map.of("TSM_SRC_PW", Clusters.source().password(), "TSM_TGT_PW", Clusters.target().password()),
+                "migrate", "--job", job.toString());
+        assertEquals(0, r.exit(), r.out());
+        String argv = Files.readString(log);
+        assertTrue(argv.contains("--section=pre-data") && argv.contains("--section=post-data"), argv);
+        assertFalse(argv.contains(Clusters.source().password()), argv);
+        assertFalse(argv.contains(Clusters.target().password()), argv);
+        assertTrue(argv.contains("PGPASSFILE=set") && !argv.contains("PGPASSWORD=" + Clusters.source().password()), argv);
+        assertFalse(r.out().contains(Clusters.source().password()));
+        assertTrue(Files.exists(work.resolve("wd").resolve("plan.yaml")), "workDir is relative to the job file");
+        try (Connection s = Clusters.source().connect(dbs[0]); Connection t = Clusters.target().connect(dbs[1])) {
+            assertEquals(DbCompare.allRows(s), DbCompare.allRows(t));
+        }
+    }
+
+    @Test
+    void demoRunsFromTheJar() throws Exception {
+        Run r = jar(Map.of(), "demo", "--rows", "20000", "--work-dir", work.resolve("demo").toString());
+        assertEquals(0, r.exit(), r.out());
+        assertTrue(r.out().contains("All tables are equal, row for row."), r.out());
+        assertTrue(r.out().contains("public.daily_device_stats"), r.out());
+    }
+}
