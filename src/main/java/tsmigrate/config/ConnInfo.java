@@ -54,6 +54,11 @@ public final class ConnInfo {
             user = decode(what, colon < 0 ? userInfo : userInfo.substring(0, colon));
             if (colon >= 0) password = decode(what, userInfo.substring(colon + 1));
         }
+        if ((m.group(4) != null && m.group(4).contains("@")) || (m.group(5) != null && m.group(5).contains("@"))) {
+            // An '@' after the host means the password held an unencoded '/', '?' or '#': never echo any of it.
+            throw new UserError("The " + what + " connection cannot be read: its user name or password seems to hold an unencoded '/', '?' or '#'.",
+                    "Percent-encode special characters in the password (/ as %2F, ? as %3F, # as %23, @ as %40).");
+        }
         String hostPort = m.group(3);
         if (hostPort.contains(",")) {
             throw new UserError("The " + what + " connection names several hosts; tsmigrate needs exactly one.",
@@ -64,14 +69,7 @@ public final class ConnInfo {
         int colon = hostPort.lastIndexOf(':');
         if (colon >= 0 && !hostPort.endsWith("]")) {
             host = hostPort.substring(0, colon);
-            String p = hostPort.substring(colon + 1);
-            try {
-                port = Integer.parseInt(p);
-                if (port < 1 || port > 65535) throw new NumberFormatException();
-            } catch (NumberFormatException e) {
-                throw new UserError("The " + what + " connection has an invalid port '" + p + "'.",
-                        "Use a number from 1 to 65535, for example host:5432.");
-            }
+            port = port(what, hostPort.substring(colon + 1));
         }
         host = decode(what, host);
         if (host.startsWith("[") && host.endsWith("]")) host = host.substring(1, host.length() - 1);
@@ -89,7 +87,7 @@ public final class ConnInfo {
                     case "password" -> password = v;
                     case "dbname" -> database = v;
                     case "host" -> host = v;
-                    case "port" -> port = Integer.parseInt(v);
+                    case "port" -> port = port(what, v);
                     default -> params.put(k, v);
                 }
             }
@@ -97,6 +95,21 @@ public final class ConnInfo {
         if (user == null || user.isEmpty()) user = System.getProperty("user.name");
         if (database == null) database = user;
         return new ConnInfo(user, password, host, port, database, params);
+    }
+
+    /**
+     * The port's text is not echoed: when a password holds an unencoded '/', the text before it lands here,
+     * and the error message must not print it.
+     */
+    private static int port(String what, String p) {
+        try {
+            int port = Integer.parseInt(p);
+            if (port >= 1 && port <= 65535) return port;
+        } catch (NumberFormatException e) {
+            // fall through to the user error
+        }
+        throw new UserError("The " + what + " connection has an invalid port.",
+                "Use a number from 1 to 65535 (host:5432), and percent-encode special characters in the password (/ as %2F, @ as %40).");
     }
 
     private static String decode(String what, String s) {
@@ -176,6 +189,7 @@ public final class ConnInfo {
 
     /** Masks a string that failed to parse, in case it still carries a password. */
     public static String maskLoosely(String s) {
-        return s.replaceAll("(://[^:/@]*:)[^@]*@", "$1****@").replaceAll("(?i)(password=)[^&\\s]*", "$1****");
+        return s.replaceAll("(://[^:/@]*:).*@", "$1****@")
+                .replaceAll("(?i)(password\\s*=\\s*)('(?:[^'\\\\]|\\\\.)*'?|[^&\\s]*)", "$1****");
     }
 }

@@ -18,7 +18,7 @@ public final class RestoreLog {
             Pattern.compile("no privileges were granted for"));
     /** Harmless after the data load (procedure: "Migrate schema post-data", Troubleshooting). */
     static final List<Pattern> HARMLESS_POST_DATA = List.of(
-            Pattern.compile("relation \"[^\"]*\" already exists"),
+            Pattern.compile("ERROR:\\s+relation \"[^\"]*\" already exists"),
             Pattern.compile("trigger \"ts_insert_blocker\" for relation \"[^\"]*\" already exists"));
 
     public final List<String> warnings = new ArrayList<>();

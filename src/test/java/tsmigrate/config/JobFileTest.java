@@ -1,0 +1,232 @@
+package tsmigrate.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import tsmigrate.run.UserError;
+
+class JobFileTest {
+    @TempDir
+    Path dir;
+
+    private JobConfig load(String yaml) throws IOException {
+        Path file = dir.resolve("job.yaml");
+        Files.writeString(file, yaml);
+        JobConfig cfg = new JobConfig();
+        JobFile.apply(file, cfg);
+        return cfg;
+    }
+
+    private UserError loadFails(String yaml) {
+        return assertThrows(UserError.class, () -> load(yaml));
+    }
+
+    @Test
+    void appliesEveryKey() throws IOException {
+        JobConfig cfg = load("""
+                name: nightly
+                source: postgresql://alice:pw1@src.example.com:5433/shop
+                target: postgresql://bob:pw2@dst.example.com/tsdb?sslmode=require
+                workDir: work/here
+                workers: 8
+                chunkInterval: 6 hours
+                splitRows: 250000
+                include: [public.*, "sales.orders"]
+                exclude:
+                  - public.tmp_*
+                timeColumns:
+                  public.metrics: recorded_at
+                pgDump: /opt/pg/bin/pg_dump
+                pgRestore: /opt/pg/bin/pg_restore
+                snapshot: false
+                progressSeconds: 30
+                routesDir: my-routes
+                """);
+        assertEquals("nightly", cfg.name);
+        assertEquals("src.example.com", cfg.source.host());
+        assertEquals(5433, cfg.source.port());
+        assertEquals("pw1", cfg.source.password());
+        assertEquals("tsdb", cfg.target.database());
+        assertEquals("require", cfg.target.params().get("sslmode"));
+        assertEquals(dir.toAbsolutePath().resolve("work/here"), cfg.workDir);
+        assertEquals(8, cfg.workers);
+        assertEquals("6 hours", cfg.chunkInterval);
+        assertEquals(250000L, cfg.splitRows);
+        assertEquals(List.of("public.*", "sales.orders"), cfg.include);
+        assertEquals(List.of("public.tmp_*"), cfg.exclude);
+        assertEquals(Map.of("public.metrics", "recorded_at"), cfg.timeColumns);
+        assertEquals("/opt/pg/bin/pg_dump", cfg.pgDump);
+        assertEquals("/opt/pg/bin/pg_restore", cfg.pgRestore);
+        assertFalse(cfg.snapshot);
+        assertEquals(30, cfg.progressSeconds);
+        assertEquals(dir.toAbsolutePath().resolve("my-routes"), cfg.routesDir);
+    }
+
+    @Test
+    void includeMayBeASingleString() throws IOException {
+        assertEquals(List.of("public.*"), load("include: public.*\n").include);
+    }
+
+    @Test
+    void sourceAsMappingTakesUriAndPassword() throws IOException {
+        JobConfig cfg = load("""
+                source:
+                  uri: postgresql://alice@src.example.com/shop
+                  password: "p@ss:w/rd%"
+                """);
+        assertEquals("alice", cfg.source.user());
+        assertEquals("p@ss:w/rd%", cfg.source.password());
+    }
+
+    @Test
+    void passwordFileIsReadNextToTheJobFile() throws IOException {
+        Files.createDirectories(dir.resolve("secrets"));
+        Files.writeString(dir.resolve("secrets/src.pw"), "s3cret\n");
+        JobConfig cfg = load("""
+                source:
+                  uri: postgresql://alice@src.example.com/shop
+                  password: file:secrets/src.pw
+                """);
+        assertEquals("s3cret", cfg.source.password());
+    }
+
+    @Test
+    void missingPasswordFileIsRefused() {
+        UserError e = loadFails("""
+                source:
+                  uri: postgresql://alice@src.example.com/shop
+                  password: file:secrets/none.pw
+                """);
+        assertTrue(e.getMessage().contains("none.pw"), e.getMessage());
+    }
+
+    @Test
+    void unsetEnvironmentVariableIsRefusedByName() {
+        String name = "TSMIGRATE_TEST_UNSET_" + UUID.randomUUID().toString().replace("-", "").toUpperCase();
+        UserError e = loadFails("""
+                source:
+                  uri: postgresql://alice@src.example.com/shop
+                  password: ${env:%s}
+                """.formatted(name));
+        assertTrue(e.getMessage().contains(name), e.getMessage());
+    }
+
+    @Test
+    void unsetEnvironmentVariableInTheUriIsRefusedByName() {
+        String name = "TSMIGRATE_TEST_UNSET_" + UUID.randomUUID().toString().replace("-", "").toUpperCase();
+        UserError e = loadFails("source: postgresql://alice:${env:" + name + "}@src.example.com/shop\n");
+        assertTrue(e.getMessage().contains(name), e.getMessage());
+    }
+
+    @Test
+    void environmentVariableThatIsSetIsUsed() throws IOException {
+        // PATH is set in every test environment; this only checks that the value is looked up.
+        JobConfig cfg = load("""
+                source:
+                  uri: postgresql://alice@src.example.com/shop
+                  password: ${env:PATH}
+                """);
+        assertEquals(System.getenv("PATH"), cfg.source.password());
+    }
+
+    @Test
+    void unknownKeysAreRefusedByName() {
+        UserError e = loadFails("wokers: 4\nname: x\n");
+        assertTrue(e.getMessage().contains("wokers"), e.getMessage());
+    }
+
+    @Test
+    void unknownKeysUnderSourceAreRefusedByName() {
+        UserError e = loadFails("""
+                source:
+                  uri: postgresql://alice@src.example.com/shop
+                  pasword: x
+                """);
+        assertTrue(e.getMessage().contains("pasword"), e.getMessage());
+    }
+
+    @Test
+    void malformedYamlNamesLineAndColumn() {
+        UserError e = loadFails("name: x\nworkers: [4\nsnapshot: true\n");
+        assertTrue(e.getMessage().matches("(?s).*line \\d+, column \\d+.*"), e.getMessage());
+    }
+
+    @Test
+    void nonMappingDocumentIsRefused() {
+        loadFails("- just\n- a list\n");
+    }
+
+    @Test
+    void textForANumberIsRefused() {
+        UserError e = loadFails("workers: \"four\"\n");
+        assertTrue(e.getMessage().contains("workers"), e.getMessage());
+    }
+
+    @Test
+    void textForABooleanIsRefused() {
+        UserError e = loadFails("snapshot: \"no thanks\"\n");
+        assertTrue(e.getMessage().contains("snapshot"), e.getMessage());
+    }
+
+    @Test
+    void numberForSourceIsRefused() {
+        UserError e = loadFails("source: 42\n");
+        assertTrue(e.getMessage().contains("source"), e.getMessage());
+    }
+
+    @Test
+    void workDirIsRelativeToTheJobFilesFolderNotTheCurrentDirectory() throws IOException {
+        Path sub = Files.createDirectories(dir.resolve("jobs"));
+        Path file = sub.resolve("job.yaml");
+        Files.writeString(file, "workDir: ../work\n");
+        JobConfig cfg = new JobConfig();
+        JobFile.apply(file, cfg);
+        assertEquals(dir.toAbsolutePath().resolve("work").normalize(), cfg.workDir.normalize());
+    }
+
+    @Test
+    void absoluteWorkDirIsKept() throws IOException {
+        assertEquals(Path.of("/var/tmp/tsm"), load("workDir: /var/tmp/tsm\n").workDir);
+    }
+
+    @Test
+    void emptyFileChangesNothing() throws IOException {
+        JobConfig cfg = load("");
+        JobConfig defaults = new JobConfig();
+        assertEquals(defaults.name, cfg.name);
+        assertEquals(defaults.workers, cfg.workers);
+        assertEquals(defaults.workDir, cfg.workDir);
+        assertNull(cfg.source);
+        assertTrue(cfg.include.isEmpty());
+    }
+
+    @Test
+    void keysNotInTheFileKeepTheirEarlierValues() throws IOException {
+        Path file = dir.resolve("job.yaml");
+        Files.writeString(file, "workers: 2\n");
+        JobConfig cfg = new JobConfig();
+        cfg.chunkInterval = "1 week";
+        JobFile.apply(file, cfg);
+        assertEquals(2, cfg.workers);
+        assertEquals("1 week", cfg.chunkInterval);
+    }
+
+    @Test
+    void missingJobFileIsAUserError() {
+        JobConfig cfg = new JobConfig();
+        assertThrows(UserError.class, () -> JobFile.apply(dir.resolve("nope.yaml"), cfg));
+    }
+}
