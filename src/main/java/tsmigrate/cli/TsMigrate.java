@@ -25,14 +25,16 @@ import tsmigrate.run.UserError;
  */
 @Command(name = "tsmigrate", mixinStandardHelpOptions = true, version = "tsmigrate 0.1.0",
         description = "Moves a PostgreSQL or TimescaleDB database into TimescaleDB: schema first, then data, chunk by chunk.",
-        subcommands = {TsMigrate.MigrateCommand.class, TsMigrate.DemoCommand.class},
+        subcommands = {TsMigrate.MigrateCommand.class, TsMigrate.StatusCommand.class, TsMigrate.VerifyCommand.class,
+                TsMigrate.DemoCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:success", "1:a step failed", "2:bad usage or input", "3:refused (target not empty, ...)"})
+        exitCodeList = {"0:success", "1:a step failed", "2:bad usage or input", "3:refused (target not empty, ...)", "4:stopped on request (SIGTERM); run again to resume"})
 public final class TsMigrate implements Callable<Integer> {
     public static final int OK = 0;
     public static final int FAILED = 1;
     public static final int USAGE = 2;
     public static final int REFUSED = 3;
+    public static final int INTERRUPTED = 4;
 
     @Option(names = "--debug", description = "Show stack traces.", scope = CommandLine.ScopeType.INHERIT)
     boolean debug;
@@ -57,6 +59,11 @@ public final class TsMigrate implements Callable<Integer> {
         boolean debug = root instanceof TsMigrate t && t.debug;
         Throwable cause = e instanceof Migration.MigrationFailed mf ? mf.getCause() : e;
         String step = e instanceof Migration.MigrationFailed mf ? mf.step : null;
+        if (cause instanceof Migration.Interrupted) {
+            err.println(cause.getMessage());
+            err.flush();
+            return INTERRUPTED;
+        }
         if (cause instanceof UserError ue) {
             err.println("error: " + ue.getMessage());
             if (ue.hint() != null) err.println("what to do: " + ue.hint());
@@ -104,6 +111,14 @@ public final class TsMigrate implements Callable<Integer> {
         Integer progressSeconds;
         @Option(names = "--routes", paramLabel = "DIR", description = "Folder of the step routes (default ./routes if present, else built-in).")
         Path routes;
+        @Option(names = "--no-verify", description = "Skip the per-chunk row count and md5 comparison after the load.")
+        boolean noVerify;
+        @Option(names = "--retries", paramLabel = "N", description = "Retries of a chunk after a lost connection (default 5), with exponential backoff.")
+        Integer retries;
+        @Option(names = "--on-chunk-error", paramLabel = "stop|continue", description = "After a chunk's retries: stop the migration (default) or go on with the others.")
+        String onChunkError;
+        @Option(names = "--lease", paramLabel = "SECONDS", description = "How long a claim on a chunk lasts without renewal (default 60).")
+        Integer leaseSeconds;
 
         JobConfig toConfig() {
             JobConfig cfg = new JobConfig();
@@ -124,20 +139,60 @@ public final class TsMigrate implements Callable<Integer> {
             if (noSnapshot) cfg.snapshot = false;
             if (progressSeconds != null) cfg.progressSeconds = progressSeconds;
             if (routes != null) cfg.routesDir = routes;
+            if (noVerify) cfg.verify = false;
+            if (retries != null) cfg.retries = retries;
+            if (onChunkError != null) cfg.continueOnChunkError = JobFile.onChunkError(onChunkError);
+            if (leaseSeconds != null) cfg.leaseSeconds = leaseSeconds;
             return cfg;
         }
     }
 
     @Command(name = "migrate", mixinStandardHelpOptions = true,
-            description = "Run the whole procedure: preflight, pre-data, plan, export, load, post-data, sequences, analyze.")
+            description = {"Run the whole procedure: preflight, pre-data, plan, data (export and load), post-data, sequences,"
+                    + " analyze, verify.", "Running it again with the same source and target resumes where it stopped."})
     static class MigrateCommand implements Callable<Integer> {
+        @CommandLine.Mixin
+        JobOptions options;
+        @Option(names = "--restart", description = "Forget this migration's saved progress and start over (asks first; the target must be empty again).")
+        boolean restart;
+        @Option(names = "--yes", description = "Answer yes to the --restart question.")
+        boolean yes;
+        @Option(names = "--catch-up", description = "After a finished migration: copy the rows written to the source since (time above each table's high-water mark).")
+        boolean catchUp;
+
+        @Override
+        public Integer call() throws Exception {
+            JobConfig cfg = options.toConfig();
+            cfg.restart = restart;
+            cfg.yes = yes;
+            cfg.catchUp = catchUp;
+            Migration.run(cfg);
+            return OK;
+        }
+    }
+
+    @Command(name = "status", mixinStandardHelpOptions = true,
+            description = "Show a migration's progress from its state on the target: steps, and per table chunks done, rows, bytes, last error.")
+    static class StatusCommand implements Callable<Integer> {
         @CommandLine.Mixin
         JobOptions options;
 
         @Override
         public Integer call() throws Exception {
-            Migration.run(options.toConfig());
-            return OK;
+            return tsmigrate.state.Status.print(options.toConfig(), System.out) ? OK : FAILED;
+        }
+    }
+
+    @Command(name = "verify", mixinStandardHelpOptions = true,
+            description = {"Compare every copied chunk again, now: row count and md5 of every row, on both sides.",
+                    "Exits 1 and names the table and range of any difference."})
+    static class VerifyCommand implements Callable<Integer> {
+        @CommandLine.Mixin
+        JobOptions options;
+
+        @Override
+        public Integer call() throws Exception {
+            return tsmigrate.verify.VerifyAll.run(options.toConfig()) ? OK : FAILED;
         }
     }
 

@@ -27,8 +27,25 @@ public final class JobConfig {
     /** Read every chunk from one exported snapshot, so the copy is consistent across tables. */
     public boolean snapshot = true;
     public int progressSeconds = 10;
+    /** Check every chunk (row count and md5 of every row) on both sides after the load. */
+    public boolean verify = true;
+    /** A chunk that fails after its retries: stop the migration (false), or record it and go on (true). */
+    public boolean continueOnChunkError = false;
+    /** Retries of a chunk after a lost connection or a restarting server, with exponential backoff. */
+    public int retries = 5;
+    public long retryDelayMs = 1000;
+    public long maxRetryDelayMs = 30_000;
+    /** How long a claim on a chunk lasts without renewal; a dead instance's chunks are taken over after it. */
+    public int leaseSeconds = 60;
     /** Where the YAML routes are read from; null means ./routes if present, else the copies inside the jar. */
     public Path routesDir;
+
+    /** CLI only: forget this migration's saved progress and start over (the target must be empty again). */
+    public boolean restart;
+    /** CLI only: after a finished migration, copy the rows written to the source since (time above the high-water marks). */
+    public boolean catchUp;
+    /** CLI only: answer yes to the --restart question (needed when there is no terminal to ask on). */
+    public boolean yes;
 
     public void validate() {
         if (workers < 1 || workers > 256) {
@@ -37,6 +54,9 @@ public final class JobConfig {
         }
         if (splitRows < 1) {
             throw new tsmigrate.run.UserError("splitRows must be positive.", "Pass --split-rows N with N >= 1.");
+        }
+        if (retries < 0 || leaseSeconds < 3) {
+            throw new tsmigrate.run.UserError("retries must be >= 0 and leaseSeconds >= 3.", "Fix the job file or the --retries/--lease flags.");
         }
         if (progressSeconds < 1) {
             throw new tsmigrate.run.UserError("progressSeconds must be at least 1.", "Pass --progress-interval N with N >= 1.");

@@ -21,7 +21,7 @@ import tsmigrate.run.UserError;
 public final class JobFile {
     static final Set<String> KEYS = Set.of("name", "source", "target", "workDir", "workers", "chunkInterval",
             "splitRows", "include", "exclude", "timeColumns", "pgDump", "pgRestore", "snapshot", "progressSeconds",
-            "routesDir");
+            "routesDir", "verify", "onChunkError", "retries", "retryDelayMs", "maxRetryDelayMs", "leaseSeconds");
     static final Set<String> CONN_KEYS = Set.of("uri", "password");
 
     private JobFile() {
@@ -73,7 +73,26 @@ public final class JobFile {
             cfg.snapshot = b;
         }
         if (map.containsKey("progressSeconds")) cfg.progressSeconds = (int) num(map, "progressSeconds");
+        if (map.containsKey("verify")) {
+            if (!(map.get("verify") instanceof Boolean b)) throw bad("verify", "true or false");
+            cfg.verify = b;
+        }
+        if (map.containsKey("onChunkError")) cfg.continueOnChunkError = onChunkError(str(map, "onChunkError"));
+        if (map.containsKey("retries")) cfg.retries = (int) num(map, "retries");
+        if (map.containsKey("retryDelayMs")) cfg.retryDelayMs = num(map, "retryDelayMs");
+        if (map.containsKey("maxRetryDelayMs")) cfg.maxRetryDelayMs = num(map, "maxRetryDelayMs");
+        if (map.containsKey("leaseSeconds")) cfg.leaseSeconds = (int) num(map, "leaseSeconds");
         if (map.containsKey("routesDir")) cfg.routesDir = file.toAbsolutePath().getParent().resolve(str(map, "routesDir"));
+    }
+
+    /** stop or continue: what a chunk that failed after its retries does to the migration. */
+    public static boolean onChunkError(String v) {
+        return switch (v) {
+            case "stop" -> false;
+            case "continue" -> true;
+            default -> throw new UserError("onChunkError must be 'stop' or 'continue', not '" + v + "'.",
+                    "stop ends the migration at the first failed chunk; continue records it and goes on.");
+        };
     }
 
     /** source/target: either a URI string, or {uri: ..., password: ...} where password may be ${env:NAME} or file:PATH. */

@@ -11,8 +11,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyManager;
@@ -22,139 +25,269 @@ import org.slf4j.LoggerFactory;
 import tsmigrate.db.Pg;
 import tsmigrate.plan.Chunk;
 import tsmigrate.run.MigrationRun;
+import tsmigrate.run.StepFailure;
 import tsmigrate.run.UserError;
 import tsmigrate.run.WorkDir;
+import tsmigrate.state.StateStore;
 
 /**
- * The export and load steps. Rows stream between PostgreSQL and a CSV file through PgJDBC's CopyManager;
- * the JVM never holds more than a buffer of a chunk. Each worker thread keeps one connection per side for
- * the whole step, so a chunk costs no new connection.
+ * The data step. Each worker claims a chunk from the state store, exports it to its CSV file, loads the file,
+ * and marks the chunk loaded in the same target transaction as its rows: a chunk's rows land exactly once,
+ * whatever dies when. Rows stream through PgJDBC's CopyManager; the JVM holds a buffer, never a chunk.
  */
 public class CopyStep {
     private static final Logger LOG = LoggerFactory.getLogger(CopyStep.class);
     static final int BUFFER = 1 << 20;
 
-    private final Connections connections = new Connections();
+    /** Each worker thread keeps one connection per side for the whole step; a failed one is dropped. */
+    private final ConcurrentHashMap<Thread, Connection> sourceConns = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Thread, Connection> targetConns = new ConcurrentHashMap<>();
     private volatile Progress progress;
+    private volatile ScheduledExecutorService heartbeat;
 
-    /** Connections per worker thread, closed when the step ends. */
-    static final class Connections {
-        final ConcurrentHashMap<Thread, Connection> byThread = new ConcurrentHashMap<>();
-        final ConcurrentLinkedQueue<Connection> all = new ConcurrentLinkedQueue<>();
+    public void beginData(MigrationRun run) {
+        long total = 0;
+        int todo = 0;
+        for (Chunk ch : run.getChunks()) {
+            if (ch.state.equals("planned") || ch.state.equals("exported")) {
+                todo++;
+                total += ch.bytes > 0 ? ch.bytes : ch.table.bytes / Math.max(1, countOf(run, ch.table));
+            }
+        }
+        progress = new Progress("data", todo, total, false, run.cfg.progressSeconds);
+        try (Connection c = run.state.connect()) {
+            run.state.stepRunning(c, "data");
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot record the data step: " + e.getMessage(), e);
+        }
+        // Renew our claims while chunks are in flight, so no other instance takes them over.
+        heartbeat = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "lease-heartbeat");
+            t.setDaemon(true);
+            return t;
+        });
+        long every = Math.max(1, run.cfg.leaseSeconds / 3);
+        heartbeat.scheduleWithFixedDelay(() -> renewLeases(run), every, every, TimeUnit.SECONDS);
+    }
 
-        void closeAll() {
-            Connection c;
-            while ((c = all.poll()) != null) Pg.closeQuietly(c);
-            byThread.clear();
+    private static long countOf(MigrationRun run, tsmigrate.plan.TableInfo t) {
+        return run.getChunks().stream().filter(c -> c.table == t).count();
+    }
+
+    private volatile Connection heartbeatConn;
+
+    private void renewLeases(MigrationRun run) {
+        try {
+            if (heartbeatConn == null || heartbeatConn.isClosed()) heartbeatConn = run.state.connect();
+            run.state.renew(heartbeatConn, run.cfg.leaseSeconds + " seconds");
+        } catch (Exception e) {
+            Pg.closeQuietly(heartbeatConn);
+            heartbeatConn = null;
+            LOG.debug("lease renewal failed: {}", e.getMessage());
         }
     }
 
-    // ---- export ----
-
-    public void beginExport(MigrationRun run) {
-        long est = run.getTables().stream().mapToLong(t -> t.bytes).sum();
-        progress = new Progress("export", run.getChunks().size(), est, false, run.cfg.progressSeconds);
+    /**
+     * The next chunk for this worker, or null when there is nothing left to do. While other instances still
+     * hold chunks, waits for them: their chunks come back to the pool if they die.
+     */
+    public Chunk claimNext(MigrationRun run) throws SQLException, InterruptedException {
+        while (!run.stopping) {
+            Connection c = target(run);
+            try {
+                StateStore.Claim claim = run.state.claim(c, run.cfg.leaseSeconds + " seconds", run.state.deadInstancesOnThisHost(c));
+                if (claim != null) {
+                    Chunk ch = run.chunk(claim.tableNo(), claim.chunkNo());
+                    ch.state = claim.state();
+                    ch.bytes = claim.bytes();
+                    ch.exportedRows = claim.rows();
+                    ch.sourceFingerprint = claim.sourceFingerprint();
+                    // An export made elsewhere, or whose file is gone, is redone here.
+                    if (ch.state.equals("exported") && !(run.state.location.equals(claim.exportLocation())
+                            && StateStore.localFileMatches(ch.file, ch.bytes))) {
+                        ch.state = "planned";
+                    }
+                    return ch;
+                }
+                if (run.state.remaining(c) == 0) return null;
+            } catch (SQLException e) {
+                dropConnection(targetConns);
+                if (!Faults.isTransient(e)) throw e;
+                LOG.warn("cannot reach the state store on the target ({}); retrying", Faults.firstLine(e));
+            }
+            Thread.sleep(1000);
+        }
+        return null;
     }
 
-    public void export(MigrationRun run, Chunk chunk) throws SQLException, IOException {
-        Connection c = connections.byThread.computeIfAbsent(Thread.currentThread(), th -> openExportConnection(run));
+    public void export(MigrationRun run, Chunk chunk) throws Exception {
+        if (chunk.state.equals("exported")) return; // this instance's file from an earlier run is complete
+        try {
+            doExport(run, chunk);
+        } catch (Exception e) {
+            dropConnection(sourceConns);
+            dropConnection(targetConns);
+            throw diskError(run, e);
+        }
+    }
+
+    private void doExport(MigrationRun run, Chunk chunk) throws Exception {
+        Connection c = source(run);
         chunk.worker = Thread.currentThread().getName();
         chunk.exportStartMs = System.currentTimeMillis();
         Path tmp = chunk.file.resolveSibling(chunk.file.getFileName() + ".part");
         WorkDir.createPrivateFile(tmp);
         long rows;
-        try (FileOutputStream fos = new FileOutputStream(tmp.toFile());
-             OutputStream out = new BufferedOutputStream(progress.counting(fos), BUFFER)) {
-            rows = copyManager(c).copyOut(chunk.copyOutSql(), out);
-            out.flush();
-            fos.getFD().sync(); // the file is durable before it gets its final name
-        } catch (IOException e) {
+        // One repeatable-read transaction: the fingerprint describes exactly the rows the COPY wrote.
+        c.setAutoCommit(false);
+        try {
+            Pg.exec(c, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+            if (run.snapshotId != null) joinSnapshot(run, c);
+            try (FileOutputStream fos = new FileOutputStream(tmp.toFile());
+                 OutputStream out = new BufferedOutputStream(fos, BUFFER)) {
+                rows = copyManager(c).copyOut(chunk.copyOutSql(), out);
+                out.flush();
+                fos.getFD().sync(); // durable before it gets its final name
+            }
+            chunk.sourceFingerprint = run.cfg.verify ? Pg.queryString(c, chunk.fingerprintSql()) : null;
+            c.commit();
+        } catch (Exception e) {
             Files.deleteIfExists(tmp);
-            throw diskError(run, e);
+            try {
+                c.rollback();
+            } catch (SQLException ignored) {
+                // the connection is dropped by the caller
+            }
+            throw e;
+        } finally {
+            if (!c.isClosed()) c.setAutoCommit(true);
         }
         Files.move(tmp, chunk.file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         chunk.exportedRows = rows;
         chunk.bytes = Files.size(chunk.file);
         chunk.exportEndMs = System.currentTimeMillis();
-        progress.chunkDone(rows);
-        LOG.debug("exported {}: {} rows, {} bytes", chunk, rows, chunk.bytes);
+        run.state.markExported(target(run), chunk);
+        chunk.state = "exported";
     }
 
-    private Connection openExportConnection(MigrationRun run) {
-        Connection c = Pg.connect("source", run.cfg.source);
-        connections.all.add(c);
+    private static void joinSnapshot(MigrationRun run, Connection c) throws SQLException {
         try {
-            if (run.snapshotId != null) {
-                // Every worker reads the same exported snapshot: one consistent view of the whole source.
-                c.setAutoCommit(false);
-                Pg.exec(c, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-                Pg.exec(c, "SET TRANSACTION SNAPSHOT " + Pg.literal(run.snapshotId));
-            }
+            Pg.exec(c, "SET TRANSACTION SNAPSHOT " + Pg.literal(run.snapshotId));
         } catch (SQLException e) {
-            throw new IllegalStateException("cannot join the source snapshot " + run.snapshotId + ": " + e.getMessage(), e);
+            // The snapshot died with its holder (e.g. the source restarted): go on without it.
+            if (!"22023".equals(e.getSQLState())) throw e;
+            run.warn("the source snapshot " + run.snapshotId + " is gone; later chunks are read without it");
+            run.snapshotId = null;
+            throw new java.sql.SQLTransientException("snapshot lost, retry without it", "08000", e);
+        }
+    }
+
+    public void load(MigrationRun run, Chunk chunk) throws Exception {
+        Connection c = target(run);
+        chunk.worker = Thread.currentThread().getName();
+        chunk.loadStartMs = System.currentTimeMillis();
+        long rows;
+        c.setAutoCommit(false);
+        try {
+            try (InputStream in = new BufferedInputStream(progress.counting(Files.newInputStream(chunk.file)), BUFFER)) {
+                rows = copyManager(c).copyIn(chunk.copyInSql(), in, BUFFER);
+            }
+            if (rows != chunk.exportedRows) {
+                throw new IllegalStateException("chunk " + chunk + ": exported " + chunk.exportedRows + " rows but loaded " + rows);
+            }
+            run.state.markLoaded(c, chunk); // same transaction as the rows
+            c.commit();
+        } catch (StateStore.LostClaim lost) {
+            c.rollback();
+            c.setAutoCommit(true);
+            LOG.warn("{}; its rows here were rolled back", lost.getMessage());
+            return;
+        } catch (Exception e) {
+            dropConnection(targetConns);
+            throw e;
+        }
+        c.setAutoCommit(true);
+        chunk.loadedRows = rows;
+        chunk.loadEndMs = System.currentTimeMillis();
+        chunk.state = "loaded";
+        progress.chunkDone(rows);
+    }
+
+    /**
+     * A chunk failed after its retries: recorded with its error and released; the migration stops unless
+     * configured to go on with the other chunks.
+     */
+    public void chunkFailed(MigrationRun run, Chunk chunk, Exception error) throws Exception {
+        String msg = chunk + ": " + Faults.firstLine(error);
+        try (Connection c = run.state.connect()) {
+            run.state.markFailed(c, chunk, msg);
+        } catch (Exception e) {
+            LOG.debug("cannot record the failure of {}: {}", chunk, e.getMessage());
+        }
+        if (!run.cfg.continueOnChunkError || error instanceof UserError) throw error;
+        run.warn("chunk failed and was skipped (on-chunk-error=continue): " + msg);
+        run.failedChunks.add(chunk);
+    }
+
+    public void endData(MigrationRun run) throws SQLException {
+        Progress p = progress;
+        if (p != null) run.counts("data", p.totals());
+        close();
+        if (run.stopping) throw new tsmigrate.run.Migration.Interrupted();
+        if (!run.failedChunks.isEmpty()) {
+            throw new StepFailure(run.failedChunks.size() + " chunk(s) failed; run the same command again to retry them:\n  "
+                    + String.join("\n  ", run.failedChunks.stream().limit(10).map(Chunk::toString).toList()));
+        }
+        try (Connection c = run.state.connect()) {
+            if (run.state.remaining(c) == 0) run.state.stepDone(c, "data", run.stepCounts().get("data"));
+        }
+    }
+
+    /** Closes connections, timers and the lease heartbeat; also called by the migration on any failure. */
+    public void close() {
+        if (progress != null) progress.close();
+        if (heartbeat != null) heartbeat.shutdownNow();
+        Pg.closeQuietly(heartbeatConn);
+        for (Connection c : List.copyOf(sourceConns.values())) Pg.closeQuietly(c);
+        for (Connection c : List.copyOf(targetConns.values())) Pg.closeQuietly(c);
+        sourceConns.clear();
+        targetConns.clear();
+    }
+
+    private Connection source(MigrationRun run) throws SQLException {
+        Connection c = sourceConns.get(Thread.currentThread());
+        if (c == null || c.isClosed()) {
+            c = Pg.connect("source", run.cfg.source);
+            sourceConns.put(Thread.currentThread(), c);
         }
         return c;
     }
 
-    public void endExport(MigrationRun run) {
-        finish(run, "export");
-    }
-
-    // ---- load ----
-
-    public void beginLoad(MigrationRun run) {
-        long total = run.getChunks().stream().mapToLong(ch -> Math.max(0, ch.bytes)).sum();
-        progress = new Progress("load", run.getChunks().size(), total, true, run.cfg.progressSeconds);
-    }
-
-    public void load(MigrationRun run, Chunk chunk) throws SQLException, IOException {
-        Connection c = connections.byThread.computeIfAbsent(Thread.currentThread(), th -> {
-            Connection t = Pg.connect("target", run.cfg.target);
-            connections.all.add(t);
-            return t;
-        });
-        chunk.worker = Thread.currentThread().getName();
-        chunk.loadStartMs = System.currentTimeMillis();
-        long rows;
-        try (InputStream in = new BufferedInputStream(progress.counting(Files.newInputStream(chunk.file)), BUFFER)) {
-            rows = copyManager(c).copyIn(chunk.copyInSql(), in, BUFFER);
+    private Connection target(MigrationRun run) throws SQLException {
+        Connection c = targetConns.get(Thread.currentThread());
+        if (c == null || c.isClosed()) {
+            c = Pg.connect("target", run.cfg.target);
+            targetConns.put(Thread.currentThread(), c);
         }
-        if (rows != chunk.exportedRows) {
-            throw new IllegalStateException("chunk " + chunk + ": exported " + chunk.exportedRows + " rows but loaded " + rows);
-        }
-        chunk.loadedRows = rows;
-        chunk.loadEndMs = System.currentTimeMillis();
-        progress.chunkDone(rows);
+        return c;
     }
 
-    public void endLoad(MigrationRun run) {
-        finish(run, "load");
-    }
-
-    private void finish(MigrationRun run, String step) {
-        Progress p = progress;
-        if (p != null) {
-            run.counts(step, p.totals());
-            p.close();
-        }
-        connections.closeAll();
-    }
-
-    /** Closes what a failed step left open; called by the migration on any failure. */
-    public void abort() {
-        if (progress != null) progress.close();
-        connections.closeAll();
+    private static void dropConnection(ConcurrentHashMap<Thread, Connection> conns) {
+        Connection c = conns.remove(Thread.currentThread());
+        Pg.closeQuietly(c);
     }
 
     private static CopyManager copyManager(Connection c) throws SQLException {
         return c.unwrap(PGConnection.class).getCopyAPI();
     }
 
-    private static IOException diskError(MigrationRun run, IOException e) {
-        String m = String.valueOf(e.getMessage());
-        if (m.contains("No space left")) {
-            throw new UserError("The work dir " + run.workDir.root() + " is full: " + m,
-                    "Free space there, or pass --work-dir on a larger disk, then run again.", e);
+    /** A full work dir is the user's to fix, not a fault to retry; PgJDBC may wrap the IOException. */
+    private static Exception diskError(MigrationRun run, Exception e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof IOException && String.valueOf(t.getMessage()).contains("No space left")) {
+                return new UserError("The work dir " + run.workDir.root() + " is full: " + t.getMessage(),
+                        "Free space there (or pass --work-dir on a larger disk), then run the same command again: it resumes.", e);
+            }
         }
         return e;
     }

@@ -110,7 +110,8 @@ public final class Pg {
     /** Schemas that belong to PostgreSQL or TimescaleDB internals, never user data. */
     public static final String SYSTEM_SCHEMA_FILTER =
             "n.nspname NOT IN ('pg_catalog', 'information_schema', 'timescaledb_information', 'timescaledb_experimental')"
-            + " AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' AND n.nspname NOT LIKE '\\_timescaledb%'";
+            + " AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' AND n.nspname NOT LIKE '\\_timescaledb%'"
+            + " AND n.nspname <> 'tsmigrate'";
 
     public static void closeQuietly(AutoCloseable c) {
         if (c == null) return;

@@ -25,6 +25,10 @@ public final class Chunk {
     public volatile long loadStartMs;
     public volatile long loadEndMs;
     public volatile String worker;
+    /** planned, exported, loaded, verified, mismatch: mirrors the state store. */
+    public volatile String state = "planned";
+    /** count/hash of the rows as exported, computed in the same source transaction as the COPY. */
+    public volatile String sourceFingerprint;
 
     public Chunk(TableInfo table, int number, String predicate, String range, Path file) {
         this.table = table;
@@ -43,6 +47,18 @@ public final class Chunk {
         String sql = "SELECT " + (table.columns.isEmpty() ? "" : Pg.quotedColumns(table.columns))
                 + " FROM ONLY " + table.qualified();
         return predicate == null ? sql : sql + " WHERE " + predicate;
+    }
+
+    /**
+     * Row count and an order-independent hash of the chunk's rows: the sum over rows of md5(row as text),
+     * in two 64-bit halves. Computed inside the database, so no row leaves it.
+     */
+    public String fingerprintSql() {
+        String row = "ROW(" + (table.columns.isEmpty() ? "" : Pg.quotedColumns(table.columns)) + ")::text";
+        return "SELECT count(*)::text || '/' || coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint::numeric), 0)::text"
+                + " || '/' || coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint::numeric), 0)::text"
+                + " FROM (SELECT md5(" + row + ") AS h FROM ONLY " + table.qualified()
+                + (predicate == null ? "" : " WHERE " + predicate) + ") s";
     }
 
     public String copyOutSql() {

@@ -36,19 +36,38 @@ public class Planner {
     /** Beyond this many ranges per table the interval is widened: empty ranges cost a query each. */
     static final int MAX_CHUNKS_PER_TABLE = 5000;
 
-    public void plan(MigrationRun run) throws SQLException, IOException {
-        Connection c = run.snapshotHolder != null ? run.snapshotHolder : Pg.connect("source", run.cfg.source);
-        try {
-            List<TableInfo> tables = listTables(c, run);
-            for (TableInfo t : tables) {
-                run.getChunks().addAll(chunksFor(c, run, t));
+    /**
+     * Plans once per migration (the first instance to get here), saves the plan in the state store, then
+     * loads it back: every instance, and every resumed run, works from the same chunks.
+     */
+    public void plan(MigrationRun run) throws Exception {
+        run.state.once("plan", redo -> {
+            List<TableInfo> tables = new ArrayList<>();
+            List<Chunk> chunks = new ArrayList<>();
+            Connection c = run.snapshotHolder != null ? run.snapshotHolder : Pg.connect("source", run.cfg.source);
+            try {
+                tables.addAll(listTables(c, run));
+                int n = 0;
+                for (TableInfo t : tables) {
+                    t.number = ++n;
+                    chunks.addAll(chunksFor(c, run, t));
+                }
+            } finally {
+                if (c != run.snapshotHolder) Pg.closeQuietly(c);
             }
-            run.getTables().addAll(tables);
-            PlanFile.write(run, run.path("plan.yaml"));
-            run.counts("plan", tables.size() + " tables, " + run.getChunks().size() + " chunks; plan in " + run.path("plan.yaml"));
-        } finally {
-            if (c != run.snapshotHolder) Pg.closeQuietly(c);
+            try (Connection st = run.state.connect()) {
+                if (redo) run.state.forgetPlan(st);
+                run.state.savePlan(st, tables, chunks);
+            }
+            return tables.size() + " tables, " + chunks.size() + " chunks";
+        });
+        try (Connection st = run.state.connect()) {
+            run.state.loadPlan(st, run.workDir.root(), run.getTables(), run.getChunks());
         }
+        PlanFile.write(run, run.path("plan.yaml"));
+        long done = run.getChunks().stream().filter(ch -> !ch.state.equals("planned") && !ch.state.equals("exported")).count();
+        run.counts("plan", run.getTables().size() + " tables, " + run.getChunks().size() + " chunks"
+                + (done > 0 ? " (" + done + " already loaded)" : "") + "; plan in " + run.path("plan.yaml"));
     }
 
     /** Called by preflight, on a connection of its own: a bad interval is the user's error, not the plan's. */
@@ -87,7 +106,7 @@ public class Planner {
                 + " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
                 + (pg12 ? " LEFT JOIN pg_catalog.pg_class r ON c.relispartition AND r.oid = pg_catalog.pg_partition_root(c.oid)"
                         + " LEFT JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace" : "")
-                + " WHERE c.relkind = 'r' AND " + Pg.SYSTEM_SCHEMA_FILTER + " AND n.nspname <> 'tsmigrate'"
+                + " WHERE c.relkind = 'r' AND " + Pg.SYSTEM_SCHEMA_FILTER
                 + " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::regclass"
                 + "   AND d.objid = c.oid AND d.deptype = 'e')"
                 + " ORDER BY n.nspname, c.relname";
@@ -225,20 +244,26 @@ public class Planner {
             run.warn("plan: " + t.qualified() + " spans " + min + " .. " + max + ", which would be " + span + " chunks of "
                     + interval + "; using " + widen + " times that interval instead");
         }
+        t.timeColumn = col;
+        t.timeType = type;
+        t.highWater = max;
         t.split = "by " + col + " (" + type + "), " + (widen == 1 ? interval : widen + " x " + interval)
                 + " ranges" + (min == null ? " (no finite values)" : " from " + min + " to " + max);
         List<String[]> ranges = new ArrayList<>();
+        String cast = " AS " + type + ")";
+        // Rows above the high-water mark are left to --catch-up, so a row written during the copy is
+        // copied once, by one or the other; +infinity stays with the bulk copy.
+        String upTo = max == null ? "" : " AND (" + qc + " <= CAST(" + Pg.literal(max) + cast + " OR " + qc + " = " + hi + ")";
         if (bounds.isEmpty()) {
-            ranges.add(new String[] {qc + " IS NOT NULL", "all non-NULL " + col});
+            ranges.add(new String[] {qc + " IS NOT NULL" + upTo, "all non-NULL " + col + (max == null ? "" : " up to " + max)});
         } else {
-            String cast = " AS " + type + ")";
             ranges.add(new String[] {qc + " < CAST(" + Pg.literal(bounds.get(0)) + cast, "(-infinity, " + bounds.get(0) + ")"});
             for (int i = 1; i < bounds.size(); i++) {
                 ranges.add(new String[] {qc + " >= CAST(" + Pg.literal(bounds.get(i - 1)) + cast + " AND " + qc + " < CAST("
                         + Pg.literal(bounds.get(i)) + cast, "[" + bounds.get(i - 1) + ", " + bounds.get(i) + ")"});
             }
             String last = bounds.get(bounds.size() - 1);
-            ranges.add(new String[] {qc + " >= CAST(" + Pg.literal(last) + cast, "[" + last + ", infinity]"});
+            ranges.add(new String[] {qc + " >= CAST(" + Pg.literal(last) + cast + upTo, "[" + last + ", " + max + "] and infinity"});
         }
         if (!notNull) ranges.add(new String[] {qc + " IS NULL", col + " IS NULL"});
         return ranges;

@@ -16,6 +16,13 @@ public final class TableInfo {
     public final long bytes;
     /** How the table was split, in words, for the plan file and the logs. */
     public String split = "one chunk";
+    /** Position in the plan; the state store's key for the table. */
+    public int number;
+    /** The time column the table was split on, its type, and its largest finite value at plan time. */
+    public String timeColumn;
+    public String timeType;
+    /** Rows with a time above this were not copied yet: --catch-up copies them. */
+    public String highWater;
 
     public TableInfo(String schema, String name, long oid, List<String> columns, long estimatedRows, long bytes) {
         this.schema = schema;

@@ -16,6 +16,7 @@ import tsmigrate.run.MigrationRun;
 import tsmigrate.run.Refusal;
 import tsmigrate.run.UserError;
 import tsmigrate.schema.PgTool;
+import tsmigrate.state.StateStore;
 
 /**
  * The preflight step: everything that can be checked before the target is touched. A refusal here
@@ -47,7 +48,23 @@ public class Preflight {
             checkTools(run);
             Planner.validateInterval(tgt, run.cfg.chunkInterval);
             Planner.validateSelection(src, run);
-            checkTargetEmpty(run, tgt);
+            boolean known = run.state.exists(tgt);
+            if (known && run.cfg.restart) {
+                confirmRestart(run);
+                run.state.forget(tgt);
+                known = false;
+            }
+            if (known) {
+                run.resumed = true;
+                LOG.info("resuming migration {} from the state on the target (schema {})", run.state.migrationId, StateStore.SCHEMA);
+            } else {
+                if (run.cfg.catchUp) {
+                    throw new UserError("There is no migration to catch up between these databases.", "Run migrate without --catch-up first.");
+                }
+                checkTargetEmpty(run, tgt);
+            }
+            // The first write to the target: the state store, once every check has passed.
+            run.state.create(tgt, run.cfg.source, run.cfg.chunkInterval);
             if (run.cfg.snapshot) exportSnapshot(run);
         }
         run.counts("preflight", "source PG " + run.sourceMajor + ", target PG " + run.targetMajor
@@ -69,6 +86,19 @@ public class Preflight {
         run.pgDumpPath = dump.path();
         run.pgRestorePath = restore.path();
         LOG.info("tools: {} ({}), {} ({})", dump.path(), dump.major(), restore.path(), restore.major());
+    }
+
+    /** --restart throws saved progress away: only with --yes, or a "yes" typed at a terminal. */
+    private static void confirmRestart(MigrationRun run) {
+        if (run.cfg.yes) return;
+        java.io.Console console = System.console();
+        if (console != null) {
+            String answer = console.readLine("Forget the saved progress of migration %s (%s -> %s) and start over? Type yes: ",
+                    run.state.migrationId, run.cfg.source.masked(), run.cfg.target.masked());
+            if (answer != null && answer.strip().equalsIgnoreCase("yes")) return;
+        }
+        throw new UserError("--restart throws away this migration's saved progress and was not confirmed.",
+                "Answer yes at the prompt, or add --yes. The target must then be empty again (e.g. a new database).");
     }
 
     /** Refuses a target whose user tables hold rows: migrating into it could mix or duplicate data. */

@@ -64,13 +64,32 @@ public final class Migration {
         main.bind("copy", copy);
         main.bind("sequences", new SequenceSync());
         main.bind("analyze", new Analyze());
+        main.bind("verifier", new tsmigrate.verify.Verifier());
+        main.bind("catchUp", new tsmigrate.plan.CatchUp());
+        main.bind("retryTransient", new tsmigrate.copy.RetryTransient(cfg.retries));
         main.bind("copyPool", pool);
+        main.addInitialProperty("tsmigrate.retries", String.valueOf(cfg.retries));
+        main.addInitialProperty("tsmigrate.retryDelayMs", String.valueOf(cfg.retryDelayMs));
+        main.addInitialProperty("tsmigrate.maxRetryDelayMs", String.valueOf(cfg.maxRetryDelayMs));
+        // SIGTERM is ours to handle: finish the chunks in flight, then stop (see the hook below).
+        main.setShutdownStrategy(new org.apache.camel.main.SimpleMainShutdownStrategy());
+        java.util.concurrent.CountDownLatch finished = new java.util.concurrent.CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            run.stopping = true;
+            LOG.warn("stop requested: finishing the chunks in flight, then stopping (run the same command again to resume)");
+            try {
+                finished.await(10, java.util.concurrent.TimeUnit.MINUTES);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "tsmigrate-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
         long t0 = System.currentTimeMillis();
         try {
             main.start();
             CamelContext ctx = main.getCamelContext();
             try (ProducerTemplate producer = ctx.createProducerTemplate()) {
-                Exchange ex = producer.send("direct:migrate", e -> e.setProperty("run", run));
+                Exchange ex = producer.send(cfg.catchUp ? "direct:catch-up" : "direct:migrate", e -> e.setProperty("run", run));
                 if (ex.getException() != null) {
                     Throwable cause = unwrap(ex.getException());
                     String step = run.currentStep();
@@ -79,13 +98,20 @@ public final class Migration {
                     throw new MigrationFailed(step, cause);
                 }
             }
+            if (run.stopping) throw new Interrupted();
             Summary.print(run, System.currentTimeMillis() - t0);
             return run;
         } finally {
-            copy.abort();
+            copy.close();
             run.releaseSnapshot();
             pool.shutdownNow();
             main.stop();
+            finished.countDown();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException alreadyShuttingDown) {
+                // the hook is running: it is waiting for this very countDown
+            }
         }
     }
 
@@ -99,6 +125,13 @@ public final class Migration {
             cur = cur.getCause();
         }
         return cur;
+    }
+
+    /** The run was asked to stop (SIGTERM) and did, cleanly; the next run resumes. */
+    public static final class Interrupted extends RuntimeException {
+        public Interrupted() {
+            super("stopped on request; chunks in flight were finished or rolled back. Run the same command again to resume.");
+        }
     }
 
     /** A migration that stopped in a step; carries the step and the reason. */

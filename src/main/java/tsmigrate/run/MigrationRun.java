@@ -23,6 +23,12 @@ public final class MigrationRun {
 
     public final JobConfig cfg;
     public final WorkDir workDir;
+    /** Where chunk and step state lives (schema tsmigrate on the target), shared with other instances. */
+    public final tsmigrate.state.StateStore state;
+    /** This run continues a migration found in the state store. */
+    public volatile boolean resumed;
+    /** Set on SIGTERM: workers take no new chunk, finish the ones in flight, and the run ends resumable. */
+    public volatile boolean stopping;
     /** Source connection holding the exported snapshot open for the whole copy; null when snapshots are off. */
     public Connection snapshotHolder;
     public String snapshotId;
@@ -31,6 +37,8 @@ public final class MigrationRun {
     public int sourceMajor;
     public int targetMajor;
 
+    /** Chunks that failed after their retries, with on-chunk-error=continue. */
+    public final List<Chunk> failedChunks = Collections.synchronizedList(new ArrayList<>());
     private final List<TableInfo> tables = new ArrayList<>();
     private final List<Chunk> chunks = new ArrayList<>();
     private final List<String> warnings = Collections.synchronizedList(new ArrayList<>());
@@ -42,6 +50,27 @@ public final class MigrationRun {
     public MigrationRun(JobConfig cfg) {
         this.cfg = cfg;
         this.workDir = new WorkDir(cfg.workDir);
+        this.state = new tsmigrate.state.StateStore(cfg.target, tsmigrate.state.StateStore.migrationId(cfg.source, cfg.target),
+                workDir.root());
+    }
+
+    /** One token per worker: the data step's splitter starts a worker loop for each. */
+    public List<Integer> getWorkerSlots() {
+        List<Integer> slots = new ArrayList<>();
+        for (int i = 1; i <= cfg.workers; i++) slots.add(i);
+        return slots;
+    }
+
+    private final Map<Long, Chunk> chunkIndex = new java.util.HashMap<>();
+
+    public synchronized Chunk chunk(int tableNo, int chunkNo) {
+        if (chunkIndex.size() != chunks.size()) {
+            chunkIndex.clear();
+            for (Chunk ch : chunks) chunkIndex.put(((long) ch.table.number << 32) | ch.number, ch);
+        }
+        Chunk ch = chunkIndex.get(((long) tableNo << 32) | chunkNo);
+        if (ch == null) throw new IllegalStateException("no chunk " + tableNo + "/" + chunkNo + " in the plan");
+        return ch;
     }
 
     /** Ends the source transaction that holds the exported snapshot; its readers are done with it. */

@@ -84,11 +84,17 @@ public final class PgTool {
      * goes in --dbname as a URI without password, the password in a passfile.
      */
     public Result run(ConnInfo conn, Path scratchDir, List<String> args) throws IOException, InterruptedException {
+        return run(conn, scratchDir, args, null);
+    }
+
+    /** @param appName application_name for the tool's sessions (PGAPPNAME), or null. */
+    public Result run(ConnInfo conn, Path scratchDir, List<String> args, String appName) throws IOException, InterruptedException {
         List<String> cmd = command(conn, args);
         ProcessBuilder pb = new ProcessBuilder(cmd);
         Path passfile = null;
         Map<String, String> env = pb.environment();
         env.remove("PGPASSWORD");
+        if (appName != null) env.put("PGAPPNAME", appName);
         if (conn.hasPassword()) {
             passfile = Files.createTempFile(scratchDir, ".pgpass", "", java.nio.file.attribute.PosixFilePermissions.asFileAttribute(WorkDir.FILE));
             Files.writeString(passfile, "*:*:*:*:" + escapePassfile(conn.password()) + "\n");

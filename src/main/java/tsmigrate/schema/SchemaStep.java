@@ -19,33 +19,48 @@ import tsmigrate.run.StepFailure;
 public class SchemaStep {
     private static final Logger LOG = LoggerFactory.getLogger(SchemaStep.class);
 
-    public void preData(MigrationRun run) throws IOException, InterruptedException {
-        section(run, "pre-data", 1);
+    /** Runs once per migration; a resumed run skips it when done, and redoes it cleanly when it was cut short. */
+    public void preData(MigrationRun run) throws Exception {
+        if (!run.state.once("pre-data", redo -> section(run, "pre-data", 1, redo))) {
+            run.counts("pre-data", "already applied");
+        }
     }
 
-    public void postData(MigrationRun run) throws IOException, InterruptedException {
+    public void postData(MigrationRun run) throws Exception {
         // Indexes and constraints build in parallel: this is where most post-data time goes.
-        section(run, "post-data", run.cfg.workers);
+        if (!run.state.once("post-data", redo -> section(run, "post-data", run.cfg.workers, redo))) {
+            run.counts("post-data", "already applied");
+        }
+        run.releaseSnapshot(); // its last reader (pg_dump --section=post-data) is done
     }
 
-    private void section(MigrationRun run, String section, int jobs) throws IOException, InterruptedException {
-        Path dump = run.path(section + ".dump");
+    /**
+     * @param redo an earlier attempt may have applied part of the section: restore with --clean --if-exists,
+     *             which drops what is there first. Safe for pre-data (no data is loaded before it is done) and
+     *             for post-data (it only drops indexes, constraints and triggers).
+     */
+    private String section(MigrationRun run, String section, int jobs, boolean redo) throws IOException, InterruptedException {
+        // A name of this process's own: a pg_dump orphaned by a killed earlier run may still be writing its file.
+        Path dump = run.path(section + "-" + ProcessHandle.current().pid() + ".dump");
         PgTool pgDump = PgTool.locate("pg_dump", run.pgDumpPath);
         PgTool pgRestore = PgTool.locate("pg_restore", run.pgRestorePath);
         List<String> dumpArgs = new ArrayList<>(List.of("--section=" + section, "--format=custom",
-                "--exclude-schema=_timescaledb*", "--file=" + dump));
+                "--exclude-schema=_timescaledb*", "--exclude-schema=" + tsmigrate.state.StateStore.SCHEMA, "--file=" + dump));
         if (run.snapshotId != null) dumpArgs.add("--snapshot=" + run.snapshotId);
         Files.deleteIfExists(dump);
-        PgTool.Result d = pgDump.run(run.cfg.source, run.workDir.root(), dumpArgs);
+        PgTool.Result d = pgDump.run(run.cfg.source, run.workDir.root(), dumpArgs, appName(run, "pg_dump"));
         if (d.exitCode() != 0) {
             throw new StepFailure(section + ": pg_dump failed (exit " + d.exitCode() + "):\n" + d.stderr().strip());
         }
         Files.setPosixFilePermissions(dump, tsmigrate.run.WorkDir.FILE);
-        if (section.equals("post-data")) run.releaseSnapshot(); // the last reader of the snapshot is done
         List<String> restoreArgs = new ArrayList<>(List.of("--no-owner", "--format=custom"));
+        if (redo) {
+            restoreArgs.addAll(List.of("--clean", "--if-exists"));
+            endOrphans(run, appName(run, "pg_restore"));
+        }
         if (jobs > 1) restoreArgs.add("--jobs=" + jobs);
         restoreArgs.add(dump.toString());
-        PgTool.Result r = pgRestore.run(run.cfg.target, run.workDir.root(), restoreArgs);
+        PgTool.Result r = pgRestore.run(run.cfg.target, run.workDir.root(), restoreArgs, appName(run, "pg_restore"));
         RestoreLog log = RestoreLog.parse(r.stderr(), section.equals("post-data"));
         for (String w : log.warnings) run.warn(section + ": pg_restore reported a known-harmless problem: " + w.replace('\n', ' '));
         if (!log.errors.isEmpty()) {
@@ -56,7 +71,33 @@ public class SchemaStep {
         if (r.exitCode() != 0 && log.warnings.isEmpty()) {
             throw new StepFailure(section + ": pg_restore failed (exit " + r.exitCode() + "):\n" + r.stderr().strip());
         }
-        run.counts(section, Files.size(dump) + " bytes of dump, " + log.warnings.size() + " harmless warning(s)");
+        Files.move(dump, run.path(section + ".dump"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        dump = run.path(section + ".dump");
+        String counts = Files.size(dump) + " bytes of dump, " + log.warnings.size() + " harmless warning(s)" + (redo ? ", redone" : "");
+        run.counts(section, counts);
         LOG.debug("{}: restored {}", section, dump);
+        return counts;
+    }
+
+    /**
+     * Ends the target sessions of a pg_restore that a killed earlier run left behind. Called under the step's
+     * advisory lock, so no live instance is running this step: any such session is an orphan.
+     */
+    private static void endOrphans(MigrationRun run, String appName) {
+        try (java.sql.Connection c = tsmigrate.db.Pg.connect("target", run.cfg.target);
+             java.sql.PreparedStatement ps = c.prepareStatement("SELECT count(pg_catalog.pg_terminate_backend(pid)) FROM pg_catalog.pg_stat_activity"
+                     + " WHERE application_name = ? AND pid <> pg_catalog.pg_backend_pid()")) {
+            ps.setString(1, appName);
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                if (rs.next() && rs.getInt(1) > 0) run.warn("ended " + rs.getInt(1) + " pg_restore session(s) left by an earlier run");
+            }
+        } catch (java.sql.SQLException e) {
+            LOG.debug("cannot look for orphaned pg_restore sessions: {}", e.getMessage());
+        }
+    }
+
+    /** application_name of the tool's sessions, so a resumed run can find (and end) those of a killed one. */
+    public static String appName(MigrationRun run, String tool) {
+        return "tsmigrate/" + run.state.migrationId + "/" + tool;
     }
 }

@@ -17,6 +17,9 @@ import tsmigrate.run.MigrationRun;
 public class SequenceSync {
     public void run(MigrationRun run) throws SQLException {
         int n = 0;
+        try (Connection st = run.state.connect()) {
+            run.state.stepRunning(st, "sequences");
+        }
         try (Connection src = Pg.connect("source", run.cfg.source); Connection tgt = Pg.connect("target", run.cfg.target)) {
             List<String> seqs = new ArrayList<>();
             try (PreparedStatement ps = src.prepareStatement("SELECT n.nspname, c.relname FROM pg_catalog.pg_class c"
@@ -41,5 +44,8 @@ public class SequenceSync {
             }
         }
         run.counts("sequences", n + " sequence(s) set");
+        try (Connection st = run.state.connect()) {
+            run.state.stepDone(st, "sequences", n + " sequence(s) set");
+        }
     }
 }

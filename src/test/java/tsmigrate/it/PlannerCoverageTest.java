@@ -60,12 +60,18 @@ class PlannerCoverageTest {
     private static List<Chunk> plan(String interval, long splitRows) throws Exception {
         JobConfig cfg = new JobConfig();
         cfg.source = ConnInfo.parse("source", Clusters.source().uri(db));
-        cfg.target = ConnInfo.parse("target", Clusters.target().uri("postgres"));
+        // each plan is saved in the state store of a fresh target database
+        String target = "plan_state_" + System.nanoTime();
+        Clusters.target().createDatabase(target);
+        cfg.target = ConnInfo.parse("target", Clusters.target().uri(target));
         cfg.workDir = work;
         cfg.chunkInterval = interval;
         cfg.splitRows = splitRows;
         MigrationRun run = new MigrationRun(cfg);
         run.workDir.prepare();
+        try (Connection c = run.state.connect()) {
+            run.state.create(c, cfg.source, interval);
+        }
         new Planner().plan(run);
         return run.getChunks();
     }

@@ -1,0 +1,67 @@
+package tsmigrate.plan;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.util.ArrayList;
+import java.util.List;
+
+import tsmigrate.db.Pg;
+import tsmigrate.run.MigrationRun;
+import tsmigrate.run.UserError;
+
+/**
+ * The catch-up plan: for each table split on a time column, one more chunk holding the rows whose time is above
+ * the table's high-water mark, up to the current maximum, which becomes the new mark. The new chunks and marks
+ * are saved in one transaction, then flow through the data step like any other chunk.
+ */
+public class CatchUp {
+    public void plan(MigrationRun run) throws Exception {
+        try (Connection st = run.state.connect()) {
+            if (!"done".equals(run.state.stepStatus(st, "data"))) {
+                throw new UserError("There is no finished migration to catch up: the data step of this migration has not completed.",
+                        "Run the same migrate command without --catch-up first (it resumes where it stopped).");
+            }
+        }
+        List<Chunk> added = new ArrayList<>();
+        List<TableInfo> moved = new ArrayList<>();
+        Connection src = run.snapshotHolder != null ? run.snapshotHolder : Pg.connect("source", run.cfg.source);
+        try {
+            for (TableInfo t : run.getTables()) {
+                if (t.timeColumn == null || t.highWater == null) continue;
+                String qc = Pg.ident(t.timeColumn);
+                String cast = " AS " + t.timeType + ")";
+                String above = qc + " > CAST(" + Pg.literal(t.highWater) + cast;
+                String newMax;
+                try (PreparedStatement ps = src.prepareStatement("SELECT max(" + qc + ")::text FROM ONLY " + t.qualified() + " WHERE " + above
+                        + " AND " + qc + " < CAST('infinity'" + cast);
+                     ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    newMax = rs.getString(1);
+                }
+                if (newMax == null) continue;
+                int next = run.getChunks().stream().filter(c -> c.table == t).mapToInt(c -> c.number).max().orElse(0) + 1;
+                String pred = above + " AND " + qc + " <= CAST(" + Pg.literal(newMax) + cast;
+                added.add(new Chunk(t, next, pred, "catch-up (" + t.highWater + ", " + newMax + "]",
+                        run.workDir.root().resolve(t.dirName()).resolve(String.format("%06d.csv", next))));
+                t.highWater = newMax;
+                moved.add(t);
+            }
+        } finally {
+            if (src != run.snapshotHolder) Pg.closeQuietly(src);
+        }
+        try (Connection st = run.state.connect()) {
+            st.setAutoCommit(false);
+            run.state.insertChunks(st, added);
+            for (TableInfo t : moved) run.state.setHighWater(st, t);
+            // the data step runs again for the new chunks
+            try (PreparedStatement ps = st.prepareStatement("DELETE FROM tsmigrate.step WHERE migration = ? AND step IN ('data', 'analyze')")) {
+                ps.setString(1, run.state.migrationId);
+                ps.executeUpdate();
+            }
+            st.commit();
+        }
+        run.getChunks().addAll(added);
+        run.counts("catch-up", added.size() + " new chunk(s) above the high-water marks");
+    }
+}

@@ -1,0 +1,514 @@
+package tsmigrate.state;
+
+import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import tsmigrate.config.ConnInfo;
+import tsmigrate.db.Pg;
+import tsmigrate.plan.Chunk;
+import tsmigrate.plan.TableInfo;
+
+/**
+ * The migration's state, kept in the schema {@code tsmigrate} on the target so that it survives the process
+ * and is shared by every instance working on the same migration. A chunk moves
+ * planned -> exported -> loaded -> verified (or failed / mismatch); a worker owns a chunk while its claim
+ * (claimed_by, claimed_until) is live. All statements are short; none holds a lock across a chunk's copy.
+ */
+public final class StateStore {
+    public static final String SCHEMA = "tsmigrate";
+
+    private static final String DDL = """
+            CREATE SCHEMA IF NOT EXISTS tsmigrate;
+            COMMENT ON SCHEMA tsmigrate IS 'tsmigrate bookkeeping: drop it once the migration is over';
+            CREATE TABLE IF NOT EXISTS tsmigrate.migration (
+                id text PRIMARY KEY,
+                source text NOT NULL,
+                target text NOT NULL,
+                chunk_interval text NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE TABLE IF NOT EXISTS tsmigrate.step (
+                migration text NOT NULL REFERENCES tsmigrate.migration ON DELETE CASCADE,
+                step text NOT NULL,
+                status text NOT NULL,
+                instance text,
+                started_at timestamptz,
+                ended_at timestamptz,
+                counts text,
+                error text,
+                PRIMARY KEY (migration, step)
+            );
+            CREATE TABLE IF NOT EXISTS tsmigrate.source_table (
+                migration text NOT NULL REFERENCES tsmigrate.migration ON DELETE CASCADE,
+                table_no int NOT NULL,
+                schema_name text NOT NULL,
+                table_name text NOT NULL,
+                columns text[] NOT NULL,
+                estimated_rows bigint NOT NULL,
+                bytes bigint NOT NULL,
+                split text NOT NULL,
+                time_column text,
+                time_type text,
+                high_water text,
+                PRIMARY KEY (migration, table_no)
+            );
+            CREATE TABLE IF NOT EXISTS tsmigrate.chunk (
+                migration text NOT NULL,
+                table_no int NOT NULL,
+                chunk_no int NOT NULL,
+                predicate text,
+                range text NOT NULL,
+                state text NOT NULL DEFAULT 'planned',
+                rows bigint,
+                bytes bigint,
+                source_fingerprint text,
+                target_fingerprint text,
+                claimed_by text,
+                claimed_until timestamptz,
+                exported_by text,
+                export_location text,
+                loaded_by text,
+                attempts int NOT NULL DEFAULT 0,
+                last_error text,
+                export_ms bigint,
+                load_ms bigint,
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (migration, table_no, chunk_no),
+                FOREIGN KEY (migration, table_no) REFERENCES tsmigrate.source_table ON DELETE CASCADE
+            );
+            """;
+
+    private final ConnInfo target;
+    public final String migrationId;
+    /** host:pid:start, unique per process; a chunk's claim and its history name it. */
+    public final String instance;
+    /** host:workdir, where this instance's CSV files are. */
+    public final String location;
+
+    public StateStore(ConnInfo target, String migrationId, Path workDir) {
+        this.target = target;
+        this.migrationId = migrationId;
+        String host = hostName();
+        this.instance = host + ":" + ProcessHandle.current().pid() + ":" + Long.toString(ManagementFactory.getRuntimeMXBean().getStartTime(), 36);
+        this.location = host + ":" + workDir.toAbsolutePath().normalize();
+    }
+
+    public static String hostName() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (Exception e) {
+            return "localhost";
+        }
+    }
+
+    /** The same source and target databases make the same migration, whatever the credentials. */
+    public static String migrationId(ConnInfo source, ConnInfo target) {
+        String key = source.host() + ":" + source.port() + "/" + source.database() + " -> " + target.host() + ":" + target.port() + "/"
+                + target.database();
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(h, 0, 8);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public Connection connect() {
+        return Pg.connect("target", target);
+    }
+
+    // ---- setup ----
+
+    /** True when the target already holds state for this migration: a resume. Never writes. */
+    public boolean exists(Connection c) throws SQLException {
+        if (Pg.queryString(c, "SELECT to_regclass('tsmigrate.migration')") == null) return false;
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM tsmigrate.migration WHERE id = ?")) {
+            ps.setString(1, migrationId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    public void create(Connection c, ConnInfo source, String chunkInterval) throws SQLException {
+        // Two instances starting together must not both run the DDL.
+        Pg.exec(c, "SELECT pg_advisory_lock(hashtext('tsmigrate-ddl'))");
+        try {
+            Pg.exec(c, DDL);
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO tsmigrate.migration (id, source, target, chunk_interval)"
+                    + " VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING")) {
+                ps.setString(1, migrationId);
+                ps.setString(2, source.masked());
+                ps.setString(3, target.masked());
+                ps.setString(4, chunkInterval);
+                ps.executeUpdate();
+            }
+        } finally {
+            Pg.exec(c, "SELECT pg_advisory_unlock(hashtext('tsmigrate-ddl'))");
+        }
+    }
+
+    /** Forgets this migration's progress (--restart). */
+    public void forget(Connection c) throws SQLException {
+        if (Pg.queryString(c, "SELECT to_regclass('tsmigrate.migration')") == null) return;
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM tsmigrate.migration WHERE id = ?")) {
+            ps.setString(1, migrationId);
+            ps.executeUpdate();
+        }
+    }
+
+    // ---- steps ----
+
+    public String stepStatus(Connection c, String step) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT status FROM tsmigrate.step WHERE migration = ? AND step = ?")) {
+            ps.setString(1, migrationId);
+            ps.setString(2, step);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
+    public void stepRunning(Connection c, String step) throws SQLException {
+        upsertStep(c, step, "running", null, null);
+    }
+
+    public void stepDone(Connection c, String step, String counts) throws SQLException {
+        upsertStep(c, step, "done", counts, null);
+    }
+
+    public void stepFailed(Connection c, String step, String error) throws SQLException {
+        upsertStep(c, step, "failed", null, error);
+    }
+
+    private void upsertStep(Connection c, String step, String status, String counts, String error) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO tsmigrate.step (migration, step, status, instance, started_at, ended_at, counts, error)"
+                + " VALUES (?, ?, ?, ?, now(), CASE WHEN ? <> 'running' THEN now() END, ?, ?)"
+                + " ON CONFLICT (migration, step) DO UPDATE SET status = EXCLUDED.status, instance = EXCLUDED.instance,"
+                + " started_at = CASE WHEN EXCLUDED.status = 'running' THEN now() ELSE tsmigrate.step.started_at END,"
+                + " ended_at = EXCLUDED.ended_at, counts = coalesce(EXCLUDED.counts, tsmigrate.step.counts), error = EXCLUDED.error")) {
+            ps.setString(1, migrationId);
+            ps.setString(2, step);
+            ps.setString(3, status);
+            ps.setString(4, instance);
+            ps.setString(5, status);
+            ps.setString(6, counts);
+            ps.setString(7, error);
+            ps.executeUpdate();
+        }
+    }
+
+    /**
+     * Runs body once across all instances: under an advisory lock per step, and only if the step is not done.
+     * Returns false when the step was already done (by this run earlier, or by another instance).
+     */
+    public boolean once(String step, StepBody body) throws Exception {
+        try (Connection c = connect()) {
+            String lock = "SELECT pg_advisory_lock(hashtext(" + Pg.literal(migrationId + "/" + step) + "))";
+            Pg.exec(c, lock);
+            try {
+                String status = stepStatus(c, step);
+                if ("done".equals(status)) return false;
+                stepRunning(c, step);
+                try {
+                    String counts = body.run("running".equals(status) || "failed".equals(status));
+                    stepDone(c, step, counts);
+                    return true;
+                } catch (Exception e) {
+                    try {
+                        stepFailed(c, step, String.valueOf(e.getMessage()));
+                    } catch (SQLException ignored) {
+                        // the target may be what failed; the step stays 'running' and is redone next time
+                    }
+                    throw e;
+                }
+            } finally {
+                Pg.exec(c, "SELECT pg_advisory_unlock(hashtext(" + Pg.literal(migrationId + "/" + step) + "))");
+            }
+        }
+    }
+
+    /** A step's work; {@code redo} tells it an earlier attempt may have been partly applied. Returns its counts. */
+    @FunctionalInterface
+    public interface StepBody {
+        String run(boolean redo) throws Exception;
+    }
+
+    // ---- plan ----
+
+    public void savePlan(Connection c, List<TableInfo> tables, List<Chunk> chunks) throws SQLException {
+        boolean auto = c.getAutoCommit();
+        c.setAutoCommit(false);
+        try {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO tsmigrate.source_table (migration, table_no, schema_name, table_name,"
+                    + " columns, estimated_rows, bytes, split, time_column, time_type, high_water) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                for (TableInfo t : tables) {
+                    ps.setString(1, migrationId);
+                    ps.setInt(2, t.number);
+                    ps.setString(3, t.schema);
+                    ps.setString(4, t.name);
+                    ps.setArray(5, c.createArrayOf("text", t.columns.toArray()));
+                    ps.setLong(6, t.estimatedRows);
+                    ps.setLong(7, t.bytes);
+                    ps.setString(8, t.split);
+                    ps.setString(9, t.timeColumn);
+                    ps.setString(10, t.timeType);
+                    ps.setString(11, t.highWater);
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+            insertChunks(c, chunks);
+            c.commit();
+        } catch (SQLException e) {
+            c.rollback();
+            throw e;
+        } finally {
+            c.setAutoCommit(auto);
+        }
+    }
+
+    /** Drops a half-saved plan before planning again. */
+    public void forgetPlan(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM tsmigrate.source_table WHERE migration = ?")) {
+            ps.setString(1, migrationId);
+            ps.executeUpdate();
+        }
+    }
+
+    public void insertChunks(Connection c, List<Chunk> chunks) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO tsmigrate.chunk (migration, table_no, chunk_no, predicate, range)"
+                + " VALUES (?, ?, ?, ?, ?)")) {
+            for (Chunk ch : chunks) {
+                ps.setString(1, migrationId);
+                ps.setInt(2, ch.table.number);
+                ps.setInt(3, ch.number);
+                ps.setString(4, ch.predicate);
+                ps.setString(5, ch.range);
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+    }
+
+    public void setHighWater(Connection c, TableInfo t) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.source_table SET high_water = ? WHERE migration = ? AND table_no = ?")) {
+            ps.setString(1, t.highWater);
+            ps.setString(2, migrationId);
+            ps.setInt(3, t.number);
+            ps.executeUpdate();
+        }
+    }
+
+    /** Tables and chunks as planned (and progressed) so far, for a resumed run. */
+    public void loadPlan(Connection c, Path workDir, List<TableInfo> tables, List<Chunk> chunks) throws SQLException {
+        Map<Integer, TableInfo> byNo = new LinkedHashMap<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT table_no, schema_name, table_name, columns, estimated_rows, bytes, split,"
+                + " time_column, time_type, high_water FROM tsmigrate.source_table WHERE migration = ? ORDER BY table_no")) {
+            ps.setString(1, migrationId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Array a = rs.getArray(4);
+                    List<String> cols = List.of((String[]) a.getArray());
+                    TableInfo t = new TableInfo(rs.getString(2), rs.getString(3), 0, cols, rs.getLong(5), rs.getLong(6));
+                    t.number = rs.getInt(1);
+                    t.split = rs.getString(7);
+                    t.timeColumn = rs.getString(8);
+                    t.timeType = rs.getString(9);
+                    t.highWater = rs.getString(10);
+                    byNo.put(t.number, t);
+                }
+            }
+        }
+        tables.addAll(byNo.values());
+        try (PreparedStatement ps = c.prepareStatement("SELECT table_no, chunk_no, predicate, range, state, rows, bytes, source_fingerprint"
+                + " FROM tsmigrate.chunk WHERE migration = ? ORDER BY table_no, chunk_no")) {
+            ps.setString(1, migrationId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    TableInfo t = byNo.get(rs.getInt(1));
+                    Chunk ch = new Chunk(t, rs.getInt(2), rs.getString(3), rs.getString(4),
+                            workDir.resolve(t.dirName()).resolve(String.format("%06d.csv", rs.getInt(2))));
+                    ch.state = rs.getString(5);
+                    ch.exportedRows = rs.getObject(6) == null ? -1 : rs.getLong(6);
+                    ch.loadedRows = ch.state.equals("loaded") || ch.state.equals("verified") ? ch.exportedRows : -1;
+                    ch.bytes = rs.getObject(7) == null ? -1 : rs.getLong(7);
+                    ch.sourceFingerprint = rs.getString(8);
+                    chunks.add(ch);
+                }
+            }
+        }
+    }
+
+    // ---- chunks ----
+
+    /**
+     * Claims the next chunk that needs export or load. Claims of instances whose lease ran out are taken over,
+     * and so are those of dead processes on this host (they cannot renew).
+     */
+    public Claim claim(Connection c, String leaseInterval, List<String> deadInstances) throws SQLException {
+        // MATERIALIZED: the locking subquery runs once. As a plain subquery in UPDATE ... FROM, a nested loop may
+        // rescan it, and SKIP LOCKED then hands out a different row each time: one claim would take many chunks.
+        String sql = "WITH next AS MATERIALIZED (SELECT table_no, chunk_no FROM tsmigrate.chunk WHERE migration = ?"
+                + " AND state IN ('planned', 'exported') AND (claimed_by IS NULL OR claimed_until < now() OR claimed_by = ANY (?))"
+                + " ORDER BY chunk_no, table_no LIMIT 1 FOR UPDATE SKIP LOCKED)"
+                + " UPDATE tsmigrate.chunk c SET claimed_by = ?, claimed_until = now() + CAST(? AS interval), attempts = c.attempts + 1,"
+                + " updated_at = now() FROM next WHERE c.migration = ? AND c.table_no = next.table_no AND c.chunk_no = next.chunk_no"
+                + " RETURNING c.table_no, c.chunk_no, c.state, c.export_location, c.rows, c.bytes, c.source_fingerprint";
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, migrationId);
+            ps.setArray(2, c.createArrayOf("text", deadInstances.toArray()));
+            ps.setString(3, instance);
+            ps.setString(4, leaseInterval);
+            ps.setString(5, migrationId);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) return null;
+                return new Claim(rs.getInt(1), rs.getInt(2), rs.getString(3), rs.getString(4),
+                        rs.getObject(5) == null ? -1 : rs.getLong(5), rs.getObject(6) == null ? -1 : rs.getLong(6), rs.getString(7));
+            }
+        }
+    }
+
+    public record Claim(int tableNo, int chunkNo, String state, String exportLocation, long rows, long bytes, String sourceFingerprint) {
+    }
+
+    /** Instances that claim chunks from this host but whose process is gone. */
+    public List<String> deadInstancesOnThisHost(Connection c) throws SQLException {
+        List<String> dead = new ArrayList<>();
+        String prefix = hostName() + ":";
+        try (PreparedStatement ps = c.prepareStatement("SELECT DISTINCT claimed_by FROM tsmigrate.chunk WHERE migration = ?"
+                + " AND claimed_by IS NOT NULL AND claimed_until >= now()")) {
+            ps.setString(1, migrationId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    String who = rs.getString(1);
+                    if (!who.startsWith(prefix) || who.equals(instance)) continue;
+                    String[] parts = who.substring(prefix.length()).split(":");
+                    try {
+                        long pid = Long.parseLong(parts[0]);
+                        boolean alive = ProcessHandle.of(pid).map(ph -> ph.isAlive()
+                                && ph.info().startInstant().map(i -> parts.length < 2
+                                        || Long.toString(i.toEpochMilli(), 36).equals(parts[1])
+                                        || Math.abs(i.toEpochMilli() - Long.parseLong(parts[1], 36)) < 2000).orElse(true))
+                                .orElse(false);
+                        if (!alive) dead.add(who);
+                    } catch (NumberFormatException e) {
+                        // not one of ours
+                    }
+                }
+            }
+        }
+        return dead;
+    }
+
+    /** Extends the lease of the chunks this instance holds. */
+    public void renew(Connection c, String leaseInterval) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.chunk SET claimed_until = now() + CAST(? AS interval)"
+                + " WHERE migration = ? AND claimed_by = ?")) {
+            ps.setString(1, leaseInterval);
+            ps.setString(2, migrationId);
+            ps.setString(3, instance);
+            ps.executeUpdate();
+        }
+    }
+
+    public void markExported(Connection c, Chunk ch) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.chunk SET state = 'exported', rows = ?, bytes = ?,"
+                + " source_fingerprint = ?, exported_by = ?, export_location = ?, export_ms = ?, updated_at = now()"
+                + " WHERE migration = ? AND table_no = ? AND chunk_no = ? AND claimed_by = ?")) {
+            ps.setLong(1, ch.exportedRows);
+            ps.setLong(2, ch.bytes);
+            ps.setString(3, ch.sourceFingerprint);
+            ps.setString(4, instance);
+            ps.setString(5, location);
+            ps.setLong(6, ch.exportEndMs - ch.exportStartMs);
+            ps.setString(7, migrationId);
+            ps.setInt(8, ch.table.number);
+            ps.setInt(9, ch.number);
+            ps.setString(10, instance);
+            if (ps.executeUpdate() != 1) throw new LostClaim(ch);
+        }
+    }
+
+    /**
+     * Marks the chunk loaded inside the caller's load transaction, only while this instance still holds the
+     * claim; otherwise throws, and the caller rolls the rows back: another instance owns the chunk now.
+     */
+    public void markLoaded(Connection loadTx, Chunk ch) throws SQLException {
+        try (PreparedStatement ps = loadTx.prepareStatement("UPDATE tsmigrate.chunk SET state = 'loaded', loaded_by = ?, claimed_by = NULL,"
+                + " claimed_until = NULL, last_error = NULL, load_ms = ?, updated_at = now()"
+                + " WHERE migration = ? AND table_no = ? AND chunk_no = ? AND claimed_by = ? AND state IN ('planned', 'exported')")) {
+            ps.setString(1, instance);
+            ps.setLong(2, System.currentTimeMillis() - ch.loadStartMs);
+            ps.setString(3, migrationId);
+            ps.setInt(4, ch.table.number);
+            ps.setInt(5, ch.number);
+            ps.setString(6, instance);
+            if (ps.executeUpdate() != 1) throw new LostClaim(ch);
+        }
+    }
+
+    public void markFailed(Connection c, Chunk ch, String error) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.chunk SET last_error = ?, claimed_by = NULL, claimed_until = NULL,"
+                + " updated_at = now() WHERE migration = ? AND table_no = ? AND chunk_no = ? AND claimed_by = ?")) {
+            ps.setString(1, error);
+            ps.setString(2, migrationId);
+            ps.setInt(3, ch.table.number);
+            ps.setInt(4, ch.number);
+            ps.setString(5, instance);
+            ps.executeUpdate();
+        }
+    }
+
+    public void markVerified(Connection c, Chunk ch, String targetFingerprint, boolean ok) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.chunk SET state = ?, target_fingerprint = ?, updated_at = now()"
+                + " WHERE migration = ? AND table_no = ? AND chunk_no = ?")) {
+            ps.setString(1, ok ? "verified" : "mismatch");
+            ps.setString(2, targetFingerprint);
+            ps.setString(3, migrationId);
+            ps.setInt(4, ch.table.number);
+            ps.setInt(5, ch.number);
+            ps.executeUpdate();
+        }
+    }
+
+    /** How many chunks are not loaded yet (planned, exported, or claimed). */
+    public long remaining(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM tsmigrate.chunk WHERE migration = ? AND state IN ('planned', 'exported')")) {
+            ps.setString(1, migrationId);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
+    /** The chunk's claim went to another instance (our lease ran out): its work here must be dropped. */
+    public static final class LostClaim extends SQLException {
+        public LostClaim(Chunk ch) {
+            super("lost the claim on " + ch + " to another instance");
+        }
+    }
+
+    public static boolean localFileMatches(Path file, long bytes) {
+        try {
+            return bytes >= 0 && Files.isRegularFile(file) && Files.size(file) == bytes;
+        } catch (Exception e) {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,91 @@
+package tsmigrate.verify;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+
+import tsmigrate.db.Pg;
+import tsmigrate.plan.Chunk;
+import tsmigrate.run.MigrationRun;
+import tsmigrate.run.StepFailure;
+
+/**
+ * The verify step: compares each loaded chunk's target fingerprint (row count + md5 sum of its rows) with the
+ * source's. By default the source side is the fingerprint taken at export, in the same transaction as the
+ * COPY; with {@code fresh} (the verify verb) both sides are computed now.
+ */
+public class Verifier {
+    private final ConcurrentHashMap<Thread, Connection[]> conns = new ConcurrentHashMap<>();
+    private final List<String> mismatches = Collections.synchronizedList(new ArrayList<>());
+    private volatile int checked;
+    private final boolean fresh;
+
+    public Verifier() {
+        this(false);
+    }
+
+    public Verifier(boolean fresh) {
+        this.fresh = fresh;
+    }
+
+    public void begin(MigrationRun run) throws SQLException {
+        try (Connection c = run.state.connect()) {
+            run.state.stepRunning(c, "verify");
+        }
+    }
+
+    public void chunk(MigrationRun run, Chunk ch) throws SQLException {
+        if (!run.cfg.verify && !fresh) return;
+        boolean due = ch.state.equals("loaded") || (fresh && (ch.state.equals("verified") || ch.state.equals("mismatch")));
+        if (!due) return;
+        Connection[] c = conns.computeIfAbsent(Thread.currentThread(),
+                t -> new Connection[] {Pg.connect("target", run.cfg.target), fresh ? Pg.connect("source", run.cfg.source) : null});
+        String source = fresh || ch.sourceFingerprint == null ? Pg.queryString(sourceConn(run, c), ch.fingerprintSql()) : ch.sourceFingerprint;
+        String target = Pg.queryString(c[0], ch.fingerprintSql());
+        boolean ok = source.equals(target);
+        run.state.markVerified(c[0], ch, target, ok);
+        ch.state = ok ? "verified" : "mismatch";
+        synchronized (this) {
+            checked++;
+        }
+        if (!ok) {
+            mismatches.add(ch.table.qualified() + " " + ch.range + ": source " + describe(source) + ", target " + describe(target));
+        }
+    }
+
+    private static Connection sourceConn(MigrationRun run, Connection[] c) {
+        if (c[1] == null) c[1] = Pg.connect("source", run.cfg.source);
+        return c[1];
+    }
+
+    private static String describe(String fingerprint) {
+        String[] p = fingerprint.split("/");
+        return p[0] + " rows (md5 sum " + p[1].substring(0, Math.min(8, p[1].length())) + "…)";
+    }
+
+    public void end(MigrationRun run) {
+        for (Connection[] c : conns.values()) {
+            Pg.closeQuietly(c[0]);
+            Pg.closeQuietly(c[1]);
+        }
+        conns.clear();
+        long verified = run.getChunks().stream().filter(ch -> ch.state.equals("verified")).count();
+        run.counts("verify", checked + " chunk(s) checked now, " + verified + " of " + run.getChunks().size() + " verified"
+                + (mismatches.isEmpty() ? "" : ", " + mismatches.size() + " MISMATCH"));
+        if (mismatches.isEmpty()) {
+            try (Connection c = run.state.connect()) {
+                run.state.stepDone(c, "verify", run.stepCounts().get("verify"));
+            } catch (SQLException e) {
+                run.warn("cannot record the verify step: " + e.getMessage());
+            }
+        }
+        if (!mismatches.isEmpty()) {
+            List<String> shown = mismatches.subList(0, Math.min(20, mismatches.size()));
+            throw new StepFailure("verification found " + mismatches.size() + " chunk(s) that differ:\n  " + String.join("\n  ", shown)
+                    + (mismatches.size() > 20 ? "\n  ..." : ""));
+        }
+    }
+}
