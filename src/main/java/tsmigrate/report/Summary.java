@@ -50,12 +50,23 @@ public final class Summary {
         sb.append("\nSteps:\n");
         run.stepTimes().forEach((step, t) -> sb.append(String.format("  %-10s %10s  %s%n", step,
                 t[1] == 0 ? "-" : Durations.format(t[1] - t[0]), run.stepCounts().getOrDefault(step, ""))));
+        sb.append(String.format("%nJVM peak heap: %d MiB (max %d MiB)%n", peakHeapBytes() / (1024 * 1024),
+                Runtime.getRuntime().maxMemory() / (1024 * 1024)));
         List<String> warnings = run.warnings();
         if (!warnings.isEmpty()) {
             sb.append("\nWarnings (").append(warnings.size()).append("):\n");
             for (String w : warnings) sb.append("  - ").append(w).append('\n');
         }
         return sb.toString();
+    }
+
+    /** The sum of the heap pools' peak usage since the JVM started: what the benchmark reports as peak heap. */
+    public static long peakHeapBytes() {
+        long sum = 0;
+        for (java.lang.management.MemoryPoolMXBean pool : java.lang.management.ManagementFactory.getMemoryPoolMXBeans()) {
+            if (pool.getType() == java.lang.management.MemoryType.HEAP && pool.getPeakUsage() != null) sum += pool.getPeakUsage().getUsed();
+        }
+        return sum;
     }
 
     /** Wall time from the first chunk's start to the last chunk's end, for export or for load. */
