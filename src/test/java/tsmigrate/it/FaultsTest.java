@@ -1,0 +1,93 @@
+package tsmigrate.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import tsmigrate.cli.TsMigrate;
+import tsmigrate.db.Pg;
+
+/** Faults inside one process: the target server restarts mid-load; the work dir's disk fills up. */
+class FaultsTest {
+    @TempDir
+    Path work;
+
+    static final String MANY_CHUNKS = """
+            CREATE TABLE m (time timestamptz NOT NULL, device int, v double precision, note text);
+            INSERT INTO m SELECT timestamptz '2025-01-01' + i * interval '10 seconds', i % 10, i / 7.0, repeat('x', 40)
+            FROM generate_series(1, 150000) i;
+            CREATE INDEX ON m (time);
+            """;
+
+    private static long loaded(String db) {
+        try (Connection c = Clusters.target().connect(db)) {
+            return Long.parseLong(Pg.queryString(c, "SELECT count(*) FROM tsmigrate.chunk WHERE state = 'loaded'"));
+        } catch (Exception e) {
+            return -1; // not planned yet, or the server is restarting
+        }
+    }
+
+    @Test
+    void targetRestartMidLoadIsRetriedAndTheMigrationCompletes() throws Exception {
+        String[] dbs = Clusters.newPair("restart_tgt");
+        Clusters.runSql(Clusters.source(), dbs[0], MANY_CHUNKS);
+        CompletableFuture<Cli.Result> run = CompletableFuture.supplyAsync(() -> Cli.run("migrate",
+                "--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]), "--work-dir", work.toString(),
+                "--workers", "2", "--chunk-interval", "1 hour", "--retries", "8"));
+        long deadline = System.currentTimeMillis() + 120_000;
+        while (loaded(dbs[1]) < 10 && System.currentTimeMillis() < deadline && !run.isDone()) Thread.sleep(20);
+        long before = loaded(dbs[1]);
+        assertTrue(before >= 10 && before < 175, "restart while loading (1 of 175 chunks loaded so far: " + before + ")");
+        Clusters.target().restart();
+        Cli.Result r = run.get(5, TimeUnit.MINUTES);
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.err().contains("Failed delivery") || r.err().contains("retrying") || r.err().contains("On delivery attempt"),
+                "the lost connections were retried:\n" + r.err());
+        try (Connection s = Clusters.source().connect(dbs[0]); Connection t = Clusters.target().connect(dbs[1])) {
+            assertEquals(DbCompare.allRows(s), DbCompare.allRows(t));
+            assertEquals("0", Pg.queryString(t, "SELECT count(*) FROM tsmigrate.chunk WHERE state <> 'verified'"));
+        }
+    }
+
+    @Test
+    void fullWorkDirFailsCleanlyAndResumesOnceFreed() throws Exception {
+        Path mnt = work.resolve("small-disk");
+        Files.createDirectories(mnt);
+        assumeTrue(sh("mount -t tmpfs -o size=192k,mode=0700 tmpfs " + mnt) == 0, "needs root to mount a small tmpfs");
+        try {
+            String[] dbs = Clusters.newPair("fulldisk");
+            Clusters.runSql(Clusters.source(), dbs[0], MANY_CHUNKS.replace("150000", "20000"));
+            String[] args = {"migrate", "--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
+                    "--work-dir", mnt.resolve("wd").toString(), "--workers", "2", "--chunk-interval", "1 hour"};
+            Cli.Result full = Cli.run(args);
+            assertEquals(TsMigrate.FAILED, full.exit(), full.all());
+            assertTrue(full.err().contains("is full") && full.err().contains("run the same command again"), full.err());
+            assertTrue(!full.all().contains("\tat "), "no stack trace");
+            try (var files = Files.walk(mnt)) {
+                assertTrue(files.noneMatch(p -> p.toString().endsWith(".part")), "no half-written file is left");
+            }
+            assertEquals(0, sh("mount -o remount,size=64m " + mnt));
+            Cli.Result again = Cli.run(args);
+            assertEquals(0, again.exit(), again.all());
+            try (Connection s = Clusters.source().connect(dbs[0]); Connection t = Clusters.target().connect(dbs[1])) {
+                assertEquals(DbCompare.allRows(s), DbCompare.allRows(t));
+            }
+        } finally {
+            sh("umount " + mnt);
+        }
+    }
+
+    private static int sh(String cmd) throws Exception {
+        Process p = new ProcessBuilder("sh", "-c", cmd + " 2>/dev/null").start();
+        return p.waitFor(30, TimeUnit.SECONDS) ? p.exitValue() : -1;
+    }
+}
