@@ -46,7 +46,9 @@ public final class TsMigrate implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
-        System.exit(run(args));
+        int code = run(args);
+        Migration.exiting(code);
+        System.exit(code);
     }
 
     public static int run(String... args) {

@@ -29,7 +29,15 @@ import tsmigrate.sequences.SequenceSync;
 public final class Migration {
     private static final Logger LOG = LoggerFactory.getLogger("tsmigrate");
 
+    /** The exit code the CLI settled on, handed to a stop hook that is waiting for it. */
+    private static final java.util.concurrent.BlockingQueue<Integer> EXIT = new java.util.concurrent.ArrayBlockingQueue<>(1);
+
     private Migration() {
+    }
+
+    /** Called by the CLI just before it exits. */
+    public static void exiting(int code) {
+        EXIT.offer(code);
     }
 
     /** Where the routes come from: the configured dir, else ./routes, else the copies inside the jar. */
@@ -79,6 +87,9 @@ public final class Migration {
             LOG.warn("stop requested: finishing the chunks in flight, then stopping (run the same command again to resume)");
             try {
                 finished.await(10, java.util.concurrent.TimeUnit.MINUTES);
+                // Let the CLI print why it stopped, then end with its exit code rather than the JVM's 143.
+                Integer code = EXIT.poll(30, java.util.concurrent.TimeUnit.SECONDS);
+                if (code != null) Runtime.getRuntime().halt(code);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
