@@ -238,18 +238,18 @@ else
 fi
 TGT_PW=$TADM_PW
 
-# NOTICEs (DROP ... IF EXISTS) stay quiet
-export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
-src_sql() { PGPASSWORD=$SRC_PW psql "$SRC_URI" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-tadm_sql() { PGPASSWORD=$TADM_PW psql "$TADM_URI" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-tgt_sql() { PGPASSWORD=$TGT_PW psql "$TGT_URI" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+# the script's own SQL: NOTICEs (DROP ... IF EXISTS) stay quiet; the contenders' sessions are left as they are
+QUIET="${PGOPTIONS:-} -c client_min_messages=warning"
+src_sql() { PGOPTIONS=$QUIET PGPASSWORD=$SRC_PW psql "$SRC_URI" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+tadm_sql() { PGOPTIONS=$QUIET PGPASSWORD=$TADM_PW psql "$TADM_URI" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+tgt_sql() { PGOPTIONS=$QUIET PGPASSWORD=$TGT_PW psql "$TGT_URI" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
 src_sql -c 'SELECT 1' >/dev/null || die "cannot connect to the source"
 tadm_sql -c 'SELECT 1' >/dev/null || die "cannot connect to the target admin database"
 
 # ---------------------------------------------------------------------------------------------------
 # Dataset: one table, ~136 bytes per row on disk with its index; 10.08M rows ~ 1.37 GB.
-MARK="tsbench rows=$ROWS span=${SPAN_DAYS}d v1"
+MARK="tsbench rows=$ROWS span=${SPAN_DAYS}d v2"
 existing=$(src_sql -c "SELECT obj_description('public.$TABLE'::regclass, 'pg_class')" 2>/dev/null || true)
 if [ "$existing" = "$MARK" ]; then
   log "source already holds the dataset ($MARK): reusing it"

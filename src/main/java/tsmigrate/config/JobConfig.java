@@ -40,6 +40,31 @@ public final class JobConfig {
     /** Where the YAML routes are read from; null means ./routes if present, else the copies inside the jar. */
     public Path routesDir;
 
+    /** A plain table to turn into a hypertable on the target before loading (the procedure's create_hypertable step). */
+    public static final class HypertableSpec {
+        public String timeColumn;
+        /** A PostgreSQL interval, e.g. "6 hours"; null lets TimescaleDB choose (7 days). */
+        public String chunkInterval;
+
+        public HypertableSpec(String timeColumn, String chunkInterval) {
+            this.timeColumn = timeColumn;
+            this.chunkInterval = chunkInterval;
+        }
+    }
+
+    /** "schema.table" (unquoted) -> how to make it a hypertable on the target. */
+    public final Map<String, HypertableSpec> hypertables = new LinkedHashMap<>();
+    /** After loading a hypertable, compress on the target the ranges that were compressed on the source. */
+    public boolean compressLikeSource = true;
+    /** Steps to run, in the fixed order; empty means all. */
+    public final java.util.Set<String> steps = new java.util.LinkedHashSet<>();
+    public static final List<String> ALL_STEPS = List.of("preflight", "pre-data", "hypertables", "data", "post-data", "caggs",
+            "policies", "analyze", "verify");
+
+    public boolean runs(String step) {
+        return steps.isEmpty() || steps.contains(step);
+    }
+
     /** CLI only: forget this migration's saved progress and start over (the target must be empty again). */
     public boolean restart;
     /** CLI only: after a finished migration, copy the rows written to the source since (time above the high-water marks). */
