@@ -119,6 +119,12 @@ public final class TsMigrate implements Callable<Integer> {
         Integer retries;
         @Option(names = "--on-chunk-error", paramLabel = "stop|continue", description = "After a chunk's retries: stop the migration (default) or go on with the others.")
         String onChunkError;
+        @Option(names = "--steps", paramLabel = "LIST", split = ",",
+                description = "Run only these steps, always in this order: preflight, pre-data, hypertables, data, post-data, caggs, policies, analyze, verify.")
+        List<String> steps = new ArrayList<>();
+        @Option(names = "--hypertable", paramLabel = "TABLE=COLUMN[:INTERVAL]",
+                description = "Make schema.table a hypertable on the target, on COLUMN, with chunks of INTERVAL (e.g. public.metrics=time:6 hours); repeatable.")
+        Map<String, String> hypertables = new LinkedHashMap<>();
         @Option(names = "--lease", paramLabel = "SECONDS", description = "How long a claim on a chunk lasts without renewal (default 60).")
         Integer leaseSeconds;
 
@@ -145,6 +151,15 @@ public final class TsMigrate implements Callable<Integer> {
             if (retries != null) cfg.retries = retries;
             if (onChunkError != null) cfg.continueOnChunkError = JobFile.onChunkError(onChunkError);
             if (leaseSeconds != null) cfg.leaseSeconds = leaseSeconds;
+            if (!steps.isEmpty()) {
+                cfg.steps.clear();
+                for (String s : steps) cfg.steps.add(JobFile.step(s.strip()));
+            }
+            hypertables.forEach((table, spec) -> {
+                int colon = spec.indexOf(':');
+                cfg.hypertables.put(table, new JobConfig.HypertableSpec(colon < 0 ? spec : spec.substring(0, colon),
+                        colon < 0 ? null : spec.substring(colon + 1)));
+            });
             return cfg;
         }
     }

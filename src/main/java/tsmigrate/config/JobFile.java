@@ -21,7 +21,8 @@ import tsmigrate.run.UserError;
 public final class JobFile {
     static final Set<String> KEYS = Set.of("name", "source", "target", "workDir", "workers", "chunkInterval",
             "splitRows", "include", "exclude", "timeColumns", "pgDump", "pgRestore", "snapshot", "progressSeconds",
-            "routesDir", "verify", "onChunkError", "retries", "retryDelayMs", "maxRetryDelayMs", "leaseSeconds");
+            "routesDir", "verify", "onChunkError", "retries", "retryDelayMs", "maxRetryDelayMs", "leaseSeconds",
+            "steps", "hypertables", "compressLikeSource");
     static final Set<String> CONN_KEYS = Set.of("uri", "password");
 
     private JobFile() {
@@ -82,7 +83,39 @@ public final class JobFile {
         if (map.containsKey("retryDelayMs")) cfg.retryDelayMs = num(map, "retryDelayMs");
         if (map.containsKey("maxRetryDelayMs")) cfg.maxRetryDelayMs = num(map, "maxRetryDelayMs");
         if (map.containsKey("leaseSeconds")) cfg.leaseSeconds = (int) num(map, "leaseSeconds");
+        if (map.containsKey("steps")) {
+            cfg.steps.clear();
+            for (String st : list(map, "steps")) cfg.steps.add(step(st));
+        }
+        if (map.containsKey("compressLikeSource")) {
+            if (!(map.get("compressLikeSource") instanceof Boolean b)) throw bad("compressLikeSource", "true or false");
+            cfg.compressLikeSource = b;
+        }
+        if (map.containsKey("hypertables")) {
+            if (!(map.get("hypertables") instanceof Map<?, ?> hts)) throw bad("hypertables", "a mapping of schema.table: {timeColumn, chunkInterval}");
+            for (Map.Entry<?, ?> e : hts.entrySet()) {
+                if (!(e.getValue() instanceof Map<?, ?> spec) || !(spec.get("timeColumn") instanceof String col)) {
+                    throw bad("hypertables." + e.getKey(), "a mapping with timeColumn (and optionally chunkInterval)");
+                }
+                Set<String> extra = new TreeSet<>();
+                for (Object k : spec.keySet()) if (!Set.of("timeColumn", "chunkInterval").contains(String.valueOf(k))) extra.add(String.valueOf(k));
+                if (!extra.isEmpty()) {
+                    throw new UserError("The job file's hypertables." + e.getKey() + " has unknown keys: " + String.join(", ", extra) + ".",
+                            "Known keys there: timeColumn, chunkInterval.");
+                }
+                cfg.hypertables.put(String.valueOf(e.getKey()), new JobConfig.HypertableSpec(col,
+                        spec.get("chunkInterval") == null ? null : String.valueOf(spec.get("chunkInterval"))));
+            }
+        }
         if (map.containsKey("routesDir")) cfg.routesDir = file.toAbsolutePath().getParent().resolve(str(map, "routesDir"));
+    }
+
+    /** A step name from the fixed list, or a user error naming the list. */
+    public static String step(String name) {
+        if (!JobConfig.ALL_STEPS.contains(name)) {
+            throw new UserError("Unknown step '" + name + "'.", "Steps are: " + String.join(", ", JobConfig.ALL_STEPS) + ".");
+        }
+        return name;
     }
 
     /** stop or continue: what a chunk that failed after its retries does to the migration. */

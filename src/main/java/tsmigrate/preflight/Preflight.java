@@ -45,7 +45,7 @@ public class Preflight {
                 run.warn("preflight: source is PostgreSQL " + run.sourceMajor + " and target " + run.targetMajor
                         + "; the procedure asks for the same major version on both");
             }
-            checkTools(run);
+            if (run.runs("pre-data") || run.runs("post-data")) checkTools(run); // no pg_dump needed otherwise
             Planner.validateInterval(tgt, run.cfg.chunkInterval);
             Planner.validateSelection(src, run);
             boolean known = run.state.exists(tgt);
@@ -61,11 +61,11 @@ public class Preflight {
                 if (run.cfg.catchUp) {
                     throw new UserError("There is no migration to catch up between these databases.", "Run migrate without --catch-up first.");
                 }
-                checkTargetEmpty(run, tgt);
+                if (run.runs("preflight")) checkTargetEmpty(run, tgt);
             }
             // The first write to the target: the state store, once every check has passed.
             run.state.create(tgt, run.cfg.source, run.cfg.chunkInterval);
-            if (run.cfg.snapshot) exportSnapshot(run);
+            if (run.cfg.snapshot && (run.runs("data") || run.runs("pre-data"))) exportSnapshot(run);
         }
         run.counts("preflight", "source PG " + run.sourceMajor + ", target PG " + run.targetMajor
                 + (run.snapshotId != null ? ", snapshot " + run.snapshotId : ""));

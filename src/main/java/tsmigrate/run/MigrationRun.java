@@ -54,6 +54,11 @@ public final class MigrationRun {
                 workDir.root());
     }
 
+    /** Whether the step is among those asked for (--steps); all are by default. */
+    public boolean runs(String step) {
+        return cfg.runs(step);
+    }
+
     /** One token per worker: the data step's splitter starts a worker loop for each. */
     public List<Integer> getWorkerSlots() {
         List<Integer> slots = new ArrayList<>();

@@ -116,4 +116,27 @@ class ResumeTest {
         assertEquals(0, again.exit(), again.all());
         assertTrue(again.out().contains("0 new chunk(s)"), "nothing new, nothing copied twice:\n" + again.out());
     }
+
+    @Test
+    void stepsRunOnlyWhatIsAskedAndNeedNoPgDumpWithoutSchemaSteps() throws Exception {
+        String[] dbs = Clusters.newPair("steps");
+        Clusters.runSql(Clusters.source(), dbs[0], SOURCE);
+        Cli.Result schema = Cli.run(verb("migrate", args(dbs, "--steps", "preflight,pre-data")));
+        assertEquals(0, schema.exit(), schema.all());
+        try (Connection t = Clusters.target().connect(dbs[1])) {
+            assertEquals("0", Pg.queryString(t, "SELECT count(*) FROM m"), "tables created, no data yet");
+            assertEquals("0", Pg.queryString(t, "SELECT count(*) FROM pg_indexes WHERE tablename = 'm'"), "no post-data yet");
+        }
+        Cli.Result data = Cli.run(verb("migrate", args(dbs, "--steps", "data,verify", "--pg-dump", "/nonexistent/pg_dump",
+                "--pg-restore", "/nonexistent/pg_restore")));
+        assertEquals(0, data.exit(), data.all());
+        assertTrue(!data.out().contains("post-data"), data.out());
+        try (Connection t = Clusters.target().connect(dbs[1])) {
+            assertEquals("20000", Pg.queryString(t, "SELECT count(*) FROM m"));
+            assertEquals("0", Pg.queryString(t, "SELECT count(*) FROM pg_indexes WHERE tablename = 'm'"), "post-data was not asked for");
+        }
+        Cli.Result bad = Cli.run(verb("migrate", args(dbs, "--steps", "data,indexes")));
+        assertEquals(TsMigrate.USAGE, bad.exit());
+        assertTrue(bad.err().contains("Unknown step 'indexes'"), bad.err());
+    }
 }
