@@ -296,8 +296,8 @@ fi
 
 # ---------------------------------------------------------------------------------------------------
 # Contenders. Each writes into its run folder: wall (s), rss (KiB), heap (MiB or n/a), detail.md.
-timed() { # timed FILE CMD...: /usr/bin/time's "%e %M" into FILE; returns the command's status
-  /usr/bin/time -f '%e %M' -o "$1" "${@:2}"
+timed() { # timed FILE CMD...: /usr/bin/time's "%e %M %U %S" (wall s, peak RSS KiB, user s, sys s) into FILE; returns the command's status
+  /usr/bin/time -f '%e %M %U %S' -o "$1" "${@:2}"
 }
 last_line() { tail -n 1 "$1"; }
 
@@ -324,8 +324,8 @@ run_tsmigrate() { # run_tsmigrate DIR verify|noverify
       --workers "$WORKERS" --chunk-interval "$CHUNK_INTERVAL" "${extra[@]}" >"$dir/out.log" 2>&1) || rc=$?
   rm -rf "$dir/work"/*/ 2>/dev/null || true   # the CSV files; dumps, plan and summary stay
   [ $rc -eq 0 ] || return $rc
-  read -r wall rss < <(last_line "$dir/time")
-  echo "$wall" >"$dir/wall"; echo "$rss" >"$dir/rss"
+  read -r wall rss usr sys < <(last_line "$dir/time")
+  echo "$wall" >"$dir/wall"; echo "$rss" >"$dir/rss"; calc "$usr + $sys" >"$dir/cpu"
   local heap
   heap=$(sed -n 's/^JVM peak heap: \([0-9][0-9]*\) MiB.*/\1/p' "$dir/out.log" | tail -n 1)
   echo "${heap:-n/a}" >"$dir/heap"
@@ -338,8 +338,8 @@ run_pgcopydb() {
   PGCOPYDB_SOURCE_PGURI=$SRC_FULL PGCOPYDB_TARGET_PGURI=$TGT_FULL \
     timed "$dir/time" pgcopydb clone --table-jobs 2 --index-jobs 2 --dir "$dir/pgcopydb" >"$dir/out.log" 2>&1
   rm -rf "$dir/pgcopydb"
-  read -r wall rss < <(last_line "$dir/time")
-  echo "$wall" >"$dir/wall"; echo "$rss" >"$dir/rss"; echo "n/a" >"$dir/heap"
+  read -r wall rss usr sys < <(last_line "$dir/time")
+  echo "$wall" >"$dir/wall"; echo "$rss" >"$dir/rss"; echo "n/a" >"$dir/heap"; calc "$usr + $sys" >"$dir/cpu"
   # pgcopydb's own timing table (Step / Connection / Duration / Concurrency)
   sed -n 's/^.*INFO  *//; /Step .*Connection .*Duration/,$p' "$dir/out.log" | mask >"$dir/detail.txt" || true
   [ -s "$dir/detail.txt" ] || grep -E 'Duration|Total Wall' "$dir/out.log" | mask >"$dir/detail.txt" || true
@@ -359,17 +359,17 @@ run_psql() {
     -f "$dir/dump_post_data.bak" "$SRC_URI" >>"$dir/out.log" 2>&1
   PGPASSWORD=$TGT_PW timed "$dir/t.post_restore" pg_restore --no-owner -Fc -d "$TGT_URI" "$dir/dump_post_data.bak" >>"$dir/out.log" 2>&1
   PGPASSWORD=$TGT_PW timed "$dir/t.analyze" psql "$TGT_URI" -X -q -v ON_ERROR_STOP=1 -c "ANALYZE" >>"$dir/out.log" 2>&1
-  local total=0 rss=0 w r
+  local total=0 rss=0 cpu=0 w r u sy
   : >"$dir/detail.txt"
   for step in pre_dump pre_restore copy_out copy_in post_dump post_restore analyze; do
-    read -r w r < <(last_line "$dir/t.$step")
-    total=$(calc "$total + $w")
+    read -r w r u sy < <(last_line "$dir/t.$step")
+    total=$(calc "$total + $w"); cpu=$(calc "$cpu + $u + $sy")
     [ "$r" -gt "$rss" ] && rss=$r
     printf '  %-13s %8.2f s   peak RSS %6d KiB\n' "$step" "$w" "$r" >>"$dir/detail.txt"
   done
-  echo "$total" >"$dir/wall"; echo "$rss" >"$dir/rss"; echo "n/a" >"$dir/heap"
-  read -r w r < <(last_line "$dir/t.copy_out"); echo "$w $r" >"$dir/copy_out"
-  read -r w r < <(last_line "$dir/t.copy_in"); echo "$w $r" >"$dir/copy_in"
+  echo "$total" >"$dir/wall"; echo "$rss" >"$dir/rss"; echo "n/a" >"$dir/heap"; echo "$cpu" >"$dir/cpu"
+  read -r w r _ < <(last_line "$dir/t.copy_out"); echo "$w $r" >"$dir/copy_out"
+  read -r w r _ < <(last_line "$dir/t.copy_in"); echo "$w $r" >"$dir/copy_in"
 }
 
 fresh_target() {
@@ -388,12 +388,28 @@ check_target() { # the copy is complete: same row count, the index exists
   return 1
 }
 
+# CPU seconds, to tell how busy the machine was with other work during a run: the whole machine's busy time
+# (/proc/stat), the throwaway servers' (their postmasters with their reaped backends) and the contender's own.
+TICK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+machine_cpu() { awk -v t="$TICK" '/^cpu / { printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / t }' /proc/stat; }
+servers_cpu() {
+  local d pid sum=0
+  for d in "${CLUSTERS[@]}"; do
+    pid=$(head -n 1 "$d/postmaster.pid" 2>/dev/null) || continue
+    sum=$(calc "$sum + $(awk -v t="$TICK" '{ printf "%.2f", ($14 + $15 + $16 + $17) / t }' "/proc/$pid/stat" 2>/dev/null || echo 0)")
+  done
+  echo "$sum"
+}
 FAILED=()
+RUNLOG="$TMP/runlog"
+: >"$RUNLOG"
 run_one() { # run_one CONTENDER RUN
-  local c=$1 r=$2 dir="$TMP/runs/$1-$2" rc=0
+  local c=$1 r=$2 dir="$TMP/runs/$1-$2" rc=0 load m0 s0 m1 s1
   mkdir -p "$dir"
   fresh_target
-  log "run $r/$RUNS: $c (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  load=$(cut -d' ' -f1-3 /proc/loadavg)
+  log "run $r/$RUNS: $c (load $load)"
+  m0=$(machine_cpu); s0=$(servers_cpu)
   set +e
   (
     set -e
@@ -406,6 +422,15 @@ run_one() { # run_one CONTENDER RUN
   )
   rc=$?
   set -e
+  m1=$(machine_cpu); s1=$(servers_cpu)
+  local own=n/a srv=n/a other=n/a wall=failed
+  [ -f "$dir/cpu" ] && own=$(printf '%.1f' "$(cat "$dir/cpu")")
+  [ -f "$dir/wall" ] && wall=$(printf '%.2f' "$(cat "$dir/wall")")
+  if [ ${#CLUSTERS[@]} -gt 0 ]; then
+    srv=$(printf '%.1f' "$(calc "$s1 - $s0")")
+    [ "$own" = n/a ] || other=$(printf '%.1f' "$(calc "$m1 - $m0 - $s1 + $s0 - $own")")
+  fi
+  echo "| $r | $c | $wall | $own | $srv | $other | $load |" >>"$RUNLOG"
   if [ $rc -eq 0 ] && check_target; then
     log "  $c: $(printf '%.2f' "$(cat "$dir/wall")") s, peak RSS $(($(cat "$dir/rss") / 1024)) MiB, JVM peak heap $(cat "$dir/heap")"
   else
@@ -516,6 +541,16 @@ REPORT="$TMP/report.md"
   if uses tsmigrate-verify && ls "$BENCH_DIR"/results/*.md >/dev/null 2>&1; then
     echo "- earlier results in bench/results (rows: tsmigrate peak heap MiB): $(grep -ho 'tsbench-data rows=[0-9]* heap_verify=[0-9a-z/]*' "$BENCH_DIR"/results/*.md 2>/dev/null | sed 's/tsbench-data rows=\([0-9]*\) heap_verify=\(.*\)/\1: \2/' | sort -n | tr '\n' ';' | sed 's/;$//; s/;/; /g')"
   fi
+  echo
+  echo "## Every run, in the order they ran"
+  echo
+  echo "CPU seconds during the run: the contender's own processes (client side: the JVM with the pg_dump/pg_restore"
+  echo "it starts, pgcopydb with its children, psql/pg_dump/pg_restore), both servers', and everything else on the"
+  echo "machine (other work competing for the $(nproc) cores: a large number makes that run's time unreliable)."
+  echo
+  echo "| run | contender | wall s | own CPU s | servers CPU s | other CPU s | load avg at start |"
+  echo "| ---: | --- | ---: | ---: | ---: | ---: | --- |"
+  cat "$RUNLOG"
   echo
   echo "## Per-step detail of each contender's best run"
   for c in "${CONTENDERS[@]}"; do

@@ -25,8 +25,8 @@ import tsmigrate.run.UserError;
  */
 @Command(name = "tsmigrate", mixinStandardHelpOptions = true, version = "tsmigrate 0.1.0",
         description = "Moves a PostgreSQL or TimescaleDB database into TimescaleDB: schema first, then data, chunk by chunk.",
-        subcommands = {TsMigrate.MigrateCommand.class, TsMigrate.StatusCommand.class, TsMigrate.VerifyCommand.class,
-                TsMigrate.DemoCommand.class},
+        subcommands = {TsMigrate.MigrateCommand.class, TsMigrate.PlanCommand.class, TsMigrate.StatusCommand.class,
+                TsMigrate.VerifyCommand.class, TsMigrate.ServeCommand.class, TsMigrate.DemoCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:a step failed", "2:bad usage or input", "3:refused (target not empty, ...)", "4:stopped on request (SIGTERM); run again to resume"})
 public final class TsMigrate implements Callable<Integer> {
@@ -81,8 +81,22 @@ public final class TsMigrate implements Callable<Integer> {
         return FAILED;
     }
 
+    /** config/application.yaml of the current folder, when there is one: every job's defaults. */
+    static Path defaultConfig(Path given) {
+        if (given != null) {
+            if (!java.nio.file.Files.isReadable(given)) {
+                throw new UserError("Cannot read the configuration " + given + ".", "Pass --config with a readable application.yaml.");
+            }
+            return given;
+        }
+        Path p = Path.of("config", "application.yaml");
+        return java.nio.file.Files.isReadable(p) ? p : null;
+    }
+
     /** Flags shared by the verbs that run a migration. */
     static class JobOptions {
+        @Option(names = "--config", paramLabel = "FILE", description = "Defaults for every job (default: config/application.yaml if present).")
+        Path config;
         @Option(names = "--job", paramLabel = "FILE", description = "Job YAML file; flags given on the command line win over it.")
         Path job;
         @Option(names = "--source", paramLabel = "URI", description = "Source: postgresql://user:pass@host:port/db?sslmode=...")
@@ -130,6 +144,8 @@ public final class TsMigrate implements Callable<Integer> {
 
         JobConfig toConfig() {
             JobConfig cfg = new JobConfig();
+            Path defaults = defaultConfig(config);
+            if (defaults != null) JobFile.apply(defaults, cfg, true);
             if (job != null) JobFile.apply(job, cfg);
             if (source != null) cfg.source = ConnInfo.parse("source", source);
             if (target != null) cfg.target = ConnInfo.parse("target", target);
@@ -210,6 +226,46 @@ public final class TsMigrate implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
             return tsmigrate.verify.VerifyAll.run(options.toConfig()) ? OK : FAILED;
+        }
+    }
+
+    @Command(name = "serve", mixinStandardHelpOptions = true,
+            description = {"Watch an inbox folder: each job YAML dropped there runs as a migration.",
+                    "It moves to .processing/, then done/ (with its report) or failed/ (with <job>.error.txt)."})
+    static class ServeCommand implements Callable<Integer> {
+        @Option(names = "--inbox", paramLabel = "DIR", description = "The folder to watch (default: serve.inbox in the config, else ./inbox).")
+        Path inbox;
+        @Option(names = "--concurrent-jobs", paramLabel = "N", description = "Migrations that run at once (default 1).")
+        Integer concurrentJobs;
+        @Option(names = "--port", paramLabel = "PORT", description = "Serve health and Prometheus metrics under /observe on this port (default: serve.port, else off).")
+        Integer port;
+        @Option(names = "--config", paramLabel = "FILE", description = "Defaults for every job (default: config/application.yaml if present).")
+        Path config;
+        @Option(names = "--routes", paramLabel = "DIR", description = "Folder of the routes (default ./routes if present, else built-in).")
+        Path routes;
+
+        @Override
+        public Integer call() throws Exception {
+            Path defaults = defaultConfig(config);
+            Map<String, Object> serve = defaults == null ? Map.of() : JobFile.serveSettings(defaults);
+            Path in = inbox != null ? inbox : Path.of(String.valueOf(serve.getOrDefault("inbox", "inbox")));
+            int jobs = concurrentJobs != null ? concurrentJobs : ((Number) serve.getOrDefault("concurrentJobs", 1)).intValue();
+            int p = port != null ? port : ((Number) serve.getOrDefault("port", 0)).intValue();
+            tsmigrate.serve.Server.run(in, jobs, defaults, routes, p);
+            return OK;
+        }
+    }
+
+    @Command(name = "plan", mixinStandardHelpOptions = true,
+            description = "Show what migrate would do (tables, chunks, estimated rows and bytes, steps) without writing anything.")
+    static class PlanCommand implements Callable<Integer> {
+        @CommandLine.Mixin
+        JobOptions options;
+
+        @Override
+        public Integer call() throws Exception {
+            tsmigrate.plan.DryRun.print(options.toConfig(), System.out);
+            return OK;
         }
     }
 

@@ -29,6 +29,14 @@ public final class JobFile {
     }
 
     public static void apply(Path file, JobConfig cfg) {
+        apply(file, cfg, false);
+    }
+
+    /**
+     * @param appConfig the file is config/application.yaml: the same keys as a job file (every job's defaults),
+     *                  plus a serve: section for the serve verb
+     */
+    public static void apply(Path file, JobConfig cfg, boolean appConfig) {
         String text;
         try {
             text = Files.readString(file);
@@ -49,7 +57,9 @@ public final class JobFile {
                     "See config/job.example.yaml.");
         }
         Set<String> unknown = new TreeSet<>();
-        for (Object k : map.keySet()) if (!KEYS.contains(String.valueOf(k))) unknown.add(String.valueOf(k));
+        for (Object k : map.keySet()) {
+            if (!KEYS.contains(String.valueOf(k)) && !(appConfig && "serve".equals(k))) unknown.add(String.valueOf(k));
+        }
         if (!unknown.isEmpty()) {
             throw new UserError("The job file " + file + " has unknown keys: " + String.join(", ", unknown) + ".",
                     "Known keys: " + String.join(", ", new TreeSet<>(KEYS)) + ".");
@@ -171,6 +181,27 @@ public final class JobFile {
             }
         }
         return ref;
+    }
+
+    /** The serve: section of an application.yaml (inbox, concurrentJobs, port), as given; empty when absent. */
+    public static Map<String, Object> serveSettings(Path file) {
+        try {
+            Object doc = new Load(LoadSettings.builder().setLabel(file.toString()).build()).loadFromString(Files.readString(file));
+            if (doc instanceof Map<?, ?> m && m.get("serve") instanceof Map<?, ?> s) {
+                Map<String, Object> out = new java.util.LinkedHashMap<>();
+                for (Map.Entry<?, ?> e : s.entrySet()) {
+                    String k = String.valueOf(e.getKey());
+                    if (!Set.of("inbox", "concurrentJobs", "port").contains(k)) {
+                        throw new UserError(file + ": serve has an unknown key " + k + ".", "Known keys under serve: inbox, concurrentJobs, port.");
+                    }
+                    out.put(k, e.getValue());
+                }
+                return out;
+            }
+            return Map.of();
+        } catch (IOException | YamlEngineException e) {
+            throw new UserError("Cannot read " + file + ": " + e.getMessage(), "Check the file (application.yaml).");
+        }
     }
 
     private static String str(Map<?, ?> map, String key) {

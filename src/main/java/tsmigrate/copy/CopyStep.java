@@ -168,6 +168,7 @@ public class CopyStep {
         chunk.exportEndMs = System.currentTimeMillis();
         run.state.markExported(target(run), chunk);
         chunk.state = "exported";
+        tsmigrate.run.RunMetrics.chunkExported(run);
     }
 
     private static void joinSnapshot(MigrationRun run, Connection c) throws SQLException {
@@ -211,6 +212,7 @@ public class CopyStep {
         chunk.loadEndMs = System.currentTimeMillis();
         chunk.state = "loaded";
         progress.chunkDone(rows);
+        tsmigrate.run.RunMetrics.chunkLoaded(run, chunk.table.key(), rows, chunk.bytes);
     }
 
     /**
@@ -219,6 +221,7 @@ public class CopyStep {
      */
     public void chunkFailed(MigrationRun run, Chunk chunk, Exception error) throws Exception {
         String msg = chunk + ": " + Faults.firstLine(error);
+        tsmigrate.run.RunMetrics.error(run, "data");
         try (Connection c = run.state.connect()) {
             run.state.markFailed(c, chunk, msg);
         } catch (Exception e) {

@@ -48,6 +48,7 @@ public class Verifier {
         boolean ok = source.equals(target);
         run.state.markVerified(c[0], ch, target, ok);
         ch.state = ok ? "verified" : "mismatch";
+        tsmigrate.run.RunMetrics.chunkVerified(run, ok);
         synchronized (this) {
             checked++;
         }

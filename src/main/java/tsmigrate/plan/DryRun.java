@@ -1,0 +1,55 @@
+package tsmigrate.plan;
+
+import java.io.PrintStream;
+import java.sql.Connection;
+import java.util.ArrayList;
+import java.util.List;
+
+import tsmigrate.config.JobConfig;
+import tsmigrate.db.Pg;
+import tsmigrate.report.Summary;
+import tsmigrate.run.Durations;
+import tsmigrate.run.MigrationRun;
+
+/**
+ * The plan verb: what migrate would do, computed from the source and the target's state without writing
+ * anything anywhere (no work dir, no state, no snapshot).
+ */
+public final class DryRun {
+    private DryRun() {
+    }
+
+    public static void print(JobConfig cfg, PrintStream out) throws Exception {
+        cfg.validate();
+        MigrationRun run = new MigrationRun(cfg);
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"table", "chunks", "est. rows", "est. bytes", "split"});
+        long chunks = 0;
+        long estRows = 0;
+        long bytes = 0;
+        String target;
+        try (Connection src = Pg.connect("source", cfg.source); Connection tgt = Pg.connect("target", cfg.target)) {
+            Planner.validateInterval(tgt, cfg.chunkInterval);
+            Planner p = new Planner();
+            for (TableInfo t : p.listTables(src, run)) {
+                int n = p.chunksFor(src, run, t).size();
+                rows.add(new String[] {t.qualified(), String.valueOf(n), String.format("%,d", t.estimatedRows), Durations.bytes(t.bytes), t.split});
+                chunks += n;
+                estRows += t.estimatedRows;
+                bytes += t.bytes;
+            }
+            target = run.state.exists(tgt) ? "holds the state of this migration: migrate would resume it"
+                    : "has no state of this migration: migrate would start it (and refuse if its tables hold rows)";
+        }
+        rows.add(new String[] {"TOTAL", String.valueOf(chunks), String.format("%,d", estRows), Durations.bytes(bytes), ""});
+        StringBuilder sb = new StringBuilder("Plan (dry run, nothing written): " + cfg.source.masked() + " -> " + cfg.target.masked() + "\n");
+        Summary.table(sb, rows, true);
+        List<String> steps = new ArrayList<>();
+        for (String s : JobConfig.ALL_STEPS) if (cfg.runs(s)) steps.add(s);
+        sb.append("\nSteps: ").append(String.join(" -> ", steps)).append('\n');
+        sb.append("Target: ").append(target).append('\n');
+        sb.append("Work dir: ").append(run.workDir.root()).append(" (needs about ").append(Durations.bytes(bytes))
+                .append(" for the CSV files)\n");
+        out.println(sb);
+    }
+}

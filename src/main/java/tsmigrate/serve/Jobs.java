@@ -1,0 +1,87 @@
+package tsmigrate.serve;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import tsmigrate.config.JobConfig;
+import tsmigrate.config.JobFile;
+import tsmigrate.run.Migration;
+import tsmigrate.run.MigrationRun;
+import tsmigrate.run.UserError;
+import tsmigrate.run.WorkDir;
+
+/**
+ * Runs one job file dropped into the inbox. Its outcome goes beside the file's final place: the report to
+ * done/, or a plain-words error.txt to failed/. A job dropped again resumes (or finds nothing left to do):
+ * progress lives in the target's state, so nothing is copied twice.
+ */
+public class Jobs {
+    private static final Logger LOG = LoggerFactory.getLogger("tsmigrate.serve");
+
+    private final Path inbox;
+    private final Path defaults;
+
+    /** @param defaults an application.yaml whose keys are every job's defaults, or null */
+    public Jobs(Path inbox, Path defaults) {
+        this.inbox = inbox;
+        this.defaults = defaults;
+    }
+
+    public void run(String file, String name) throws Exception {
+        String job = name.replaceFirst("\\.ya?ml$", "");
+        LOG.info("job {}: started ({})", job, file);
+        try {
+            JobConfig cfg = new JobConfig();
+            if (defaults != null) JobFile.apply(defaults, cfg, true);
+            JobFile.apply(Path.of(file), cfg);
+            if (cfg.source == null || cfg.target == null) {
+                throw new UserError("The job file names no " + (cfg.source == null ? "source" : "target") + ".",
+                        "Give both source and target (see config/job.example.yaml).");
+            }
+            if (!name.equals(cfg.name + ".yaml") && cfg.name.equals("migration")) cfg.name = job;
+            MigrationRun run = Migration.run(cfg);
+            Path done = Files.createDirectories(inbox.resolve("done"));
+            for (String ext : new String[] {"md", "html"}) {
+                Path report = run.path("report." + ext);
+                if (Files.exists(report)) Files.copy(report, done.resolve(job + ".report." + ext), StandardCopyOption.REPLACE_EXISTING);
+            }
+            Path summary = run.path("summary.txt");
+            if (Files.exists(summary)) Files.copy(summary, done.resolve(job + ".summary.txt"), StandardCopyOption.REPLACE_EXISTING);
+            LOG.info("job {}: done", job);
+        } catch (Exception e) {
+            Throwable cause = e instanceof Migration.MigrationFailed mf ? mf.getCause() : e;
+            String step = e instanceof Migration.MigrationFailed mf ? mf.step : null;
+            StringBuilder why = new StringBuilder("Job " + job + " failed" + (step != null ? " in step " + step : "") + ".\n\n");
+            why.append(cause.getMessage()).append('\n');
+            if (cause instanceof UserError ue && ue.hint() != null) why.append("\nWhat to do: ").append(ue.hint()).append('\n');
+            why.append("\nDrop the job file into the inbox again to retry; a migration resumes where it stopped.\n");
+            Path failed = Files.createDirectories(inbox.resolve("failed"));
+            WorkDir.writePrivate(failed.resolve(job + ".error.txt"), why.toString());
+            LOG.warn("job {}: failed: {}", job, firstLine(cause.getMessage()));
+            throw new JobFailed(job); // Camel moves the job file to failed/
+        }
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) return "";
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+
+    /** Marks the exchange failed so the file goes to failed/; the reason is already in error.txt. */
+    public static final class JobFailed extends RuntimeException {
+        JobFailed(String job) {
+            super("job " + job + " failed; see failed/" + job + ".error.txt", null, false, false);
+        }
+    }
+
+    static void ensureDirs(Path inbox) throws IOException {
+        WorkDir.mkdirs(inbox);
+        for (String d : new String[] {".processing", "done", "failed"}) Files.createDirectories(inbox.resolve(d));
+    }
+}

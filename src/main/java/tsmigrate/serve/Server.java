@@ -1,0 +1,60 @@
+package tsmigrate.serve;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import org.apache.camel.main.Main;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import tsmigrate.run.UserError;
+
+/** The serve verb: a long-running camel-main application watching an inbox for job files. */
+public final class Server {
+    private static final Logger LOG = LoggerFactory.getLogger("tsmigrate.serve");
+
+    private Server() {
+    }
+
+    /** Blocks until the JVM is asked to stop (SIGTERM, Ctrl-C). */
+    public static void run(Path inbox, int concurrentJobs, Path defaults, Path routesDir, int port) throws Exception {
+        Main main = configure(inbox, concurrentJobs, defaults, routesDir, port);
+        LOG.info("watching {} for job files ({} at a time){}", inbox.toAbsolutePath(), concurrentJobs,
+                port > 0 ? "; health and metrics on http://0.0.0.0:" + port + "/observe" : "");
+        main.run();
+    }
+
+    public static Main configure(Path inbox, int concurrentJobs, Path defaults, Path routesDir, int port) throws Exception {
+        if (concurrentJobs < 1) throw new UserError("concurrentJobs must be at least 1.", "Pass --concurrent-jobs N with N >= 1.");
+        Jobs.ensureDirs(inbox);
+        if (defaults != null && !Files.isReadable(defaults)) {
+            throw new UserError("Cannot read the configuration " + defaults + ".", "Pass --config with a readable application.yaml.");
+        }
+        Main main = new Main();
+        Path dir = routesDir != null ? routesDir : Path.of("routes");
+        main.configure().withRoutesIncludePattern(Files.isDirectory(dir.resolve("serve"))
+                ? "file:" + dir.toAbsolutePath().normalize() + "/serve/*.yaml" : "classpath:routes/serve/*.yaml");
+        main.configure().withName("tsmigrate-serve");
+        main.addInitialProperty("tsmigrate.inbox", inbox.toAbsolutePath().normalize().toString());
+        main.addInitialProperty("tsmigrate.concurrentJobs", String.valueOf(concurrentJobs));
+        if (port > 0) {
+            // Camel's management server: /observe/health and /observe/metrics (Prometheus).
+            main.addInitialProperty("camel.management.enabled", "true");
+            main.addInitialProperty("camel.management.port", String.valueOf(port));
+            main.addInitialProperty("camel.management.healthCheckEnabled", "true");
+            main.addInitialProperty("camel.management.metricsEnabled", "true");
+            main.addInitialProperty("camel.metrics.enabled", "true");
+        }
+        main.bind("jobs", new Jobs(inbox, defaults));
+        // The migrations count rows, bytes and chunks on Micrometer's global registry: publish it through Camel's.
+        main.addMainListener(new org.apache.camel.main.MainListenerSupport() {
+            @Override
+            public void afterStart(org.apache.camel.main.BaseMainSupport m) {
+                io.micrometer.core.instrument.MeterRegistry r =
+                        m.getCamelContext().getRegistry().findSingleByType(io.micrometer.core.instrument.MeterRegistry.class);
+                if (r != null) io.micrometer.core.instrument.Metrics.addRegistry(r);
+            }
+        });
+        return main;
+    }
+}
