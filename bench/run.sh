@@ -5,7 +5,7 @@
 #
 # usage: bench/run.sh [--rows N] [--runs K] [--source-uri URI --target-admin-uri URI] [--jar PATH]
 #                     [--workers N] [--chunk-interval INTERVAL] [--only tsmigrate,pgcopydb,psql]
-#                     [--work-root DIR] [--keep]
+#                     [--work-root DIR] [--keep] [--idle-wait SECONDS]
 set -euo pipefail
 
 ROWS=10080000
@@ -18,6 +18,7 @@ SOURCE_URI_ARG=
 TARGET_ADMIN_URI_ARG=
 WORK_ROOT=${TMPDIR:-/tmp}
 KEEP=0
+IDLE_WAIT=300                # seconds to wait, before each run, for other work on the machine to calm down
 SPAN_DAYS=30                 # the dataset's rows are spread evenly over this many days
 TABLE=metrics
 TARGET_DB=tsbench_target
@@ -42,6 +43,8 @@ usage() {
                            pgcopydb, psql (default all)
   --work-root DIR          where the clusters, CSV files and logs go (default $TMPDIR or /tmp)
   --keep                   keep that folder (clusters stopped) instead of deleting it at exit
+  --idle-wait SECONDS      before each run, wait up to this long until the machine is idle (other work below
+                           a quarter of one core over 3 s); 0 = do not wait (default 300)
 EOF
 }
 
@@ -62,6 +65,7 @@ while [ $# -gt 0 ]; do
     --only) ONLY=${2:?}; shift 2 ;;
     --work-root) WORK_ROOT=${2:?}; shift 2 ;;
     --keep) KEEP=1; shift ;;
+    --idle-wait) IDLE_WAIT=${2:?}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
   esac
@@ -69,6 +73,7 @@ done
 [[ $ROWS =~ ^[1-9][0-9]*$ ]] || die "--rows must be a positive integer"
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "--runs must be a positive integer"
 [[ $WORKERS =~ ^[1-9][0-9]*$ ]] || die "--workers must be a positive integer"
+[[ $IDLE_WAIT =~ ^[0-9]+$ ]] || die "--idle-wait must be a number of seconds"
 if { [ -n "$SOURCE_URI_ARG" ] && [ -z "$TARGET_ADMIN_URI_ARG" ]; } || { [ -z "$SOURCE_URI_ARG" ] && [ -n "$TARGET_ADMIN_URI_ARG" ]; }; then
   die "--source-uri and --target-admin-uri go together"
 fi
@@ -400,6 +405,21 @@ servers_cpu() {
   done
   echo "$sum"
 }
+wait_idle() { # until 3 s pass with the machine (servers included: they should be idle now) below 0.25 cores busy
+  local waited=0 a b busy
+  [ "$IDLE_WAIT" -gt 0 ] || return 0
+  while :; do
+    a=$(machine_cpu); sleep 3; b=$(machine_cpu)
+    busy=$(calc "($b - $a) / 3")
+    is_true "$busy < 0.25" && return 0
+    if [ "$waited" -ge "$IDLE_WAIT" ]; then
+      log "  the machine is still busy ($(printf '%.2f' "$busy") cores in use by other work); running anyway"
+      return 0
+    fi
+    [ "$waited" -eq 0 ] && log "  waiting for the machine to be idle ($(printf '%.2f' "$busy") cores in use by other work)"
+    waited=$((waited + 3))
+  done
+}
 FAILED=()
 RUNLOG="$TMP/runlog"
 : >"$RUNLOG"
@@ -409,6 +429,7 @@ run_one() { # run_one CONTENDER RUN
   fresh_target
   load=$(cut -d' ' -f1-3 /proc/loadavg)
   log "run $r/$RUNS: $c (load $load)"
+  wait_idle
   m0=$(machine_cpu); s0=$(servers_cpu)
   set +e
   (

@@ -1,0 +1,104 @@
+package tsmigrate.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.OutputStream;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import tsmigrate.db.Pg;
+
+/** serve with a real inbox: a good job ends in done/ with its report, a broken one in failed/ with its reason. */
+class ServeIT {
+    @TempDir
+    Path work;
+
+    private static void waitFor(Path p) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 180_000;
+        while (!Files.exists(p) && System.currentTimeMillis() < deadline) Thread.sleep(100);
+        assertTrue(Files.exists(p), "expected " + p);
+    }
+
+    @Test
+    void inboxRunsJobsToDoneAndFailed() throws Exception {
+        String[] dbs = Clusters.newPair("serve");
+        Clusters.runSql(Clusters.source(), dbs[0], """
+                CREATE TABLE m (time timestamptz NOT NULL, v int);
+                INSERT INTO m SELECT timestamptz '2025-01-01' + i * interval '1 minute', i FROM generate_series(1, 10000) i;
+                CREATE INDEX ON m (time);
+                """);
+        Path inbox = work.resolve("inbox");
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        String jar = System.getProperty("tsmigrate.jar", "target/tsmigrate.jar");
+        Path log = work.resolve("serve.log");
+        Process serve = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar,
+                "serve", "--inbox", inbox.toString(), "--port", String.valueOf(port), "--concurrent-jobs", "2")
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            waitFor(inbox.resolve("done"));
+            String good = "source: " + Clusters.source().uri(dbs[0]) + "\ntarget: " + Clusters.target().uri(dbs[1])
+                    + "\nworkDir: " + work.resolve("wd") + "\nchunkInterval: 1 day\n";
+            // Written slowly, in two parts: the read lock must wait for the whole file.
+            try (OutputStream out = Files.newOutputStream(inbox.resolve("good.yaml"))) {
+                out.write(good.substring(0, 20).getBytes(StandardCharsets.UTF_8));
+                out.flush();
+                Thread.sleep(700);
+                out.write(good.substring(20).getBytes(StandardCharsets.UTF_8));
+            }
+            Files.writeString(inbox.resolve("broken.yaml"), "source: postgresql://u:secretpw@127.0.0.1:1/x\ntarget: " + Clusters.target().uri("postgres")
+                    + "\nworkDir: " + work.resolve("wd2") + "\nchunk_interval: 1 day\n");
+
+            waitFor(inbox.resolve("failed/broken.error.txt"));
+            waitFor(inbox.resolve("failed/broken.yaml"));
+            String why = Files.readString(inbox.resolve("failed/broken.error.txt"));
+            assertTrue(why.contains("unknown keys: chunk_interval"), why);
+            assertFalse(why.contains("secretpw"), why);
+
+            waitFor(inbox.resolve("done/good.yaml"));
+            assertTrue(Files.exists(inbox.resolve("done/good.summary.txt")));
+            try (Connection s = Clusters.source().connect(dbs[0]); Connection t = Clusters.target().connect(dbs[1])) {
+                assertEquals(DbCompare.allRows(s), DbCompare.allRows(t));
+            }
+
+            HttpClient http = HttpClient.newHttpClient();
+            String health = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/observe/health")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            assertTrue(health.contains("UP"), health);
+            String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/observe/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            assertTrue(metrics.contains("tsmigrate_rows_loaded_total{job=\"good\",table=\"public.m\"} 10000.0"), metrics);
+
+            // The same job dropped again resumes, finds nothing to do, and copies nothing twice.
+            Files.delete(inbox.resolve("done/good.yaml"));
+            Files.writeString(inbox.resolve("good.yaml"), good);
+            waitFor(inbox.resolve("done/good.yaml"));
+            try (Connection t = Clusters.target().connect(dbs[1])) {
+                assertEquals("10000", Pg.queryString(t, "SELECT count(*) FROM m"));
+            }
+            String all = Files.readString(log);
+            assertFalse(all.contains("secretpw"));
+            assertFalse(all.contains("\tat "), "no stack traces in the log:\n" + all);
+            assertTrue(List.of(Files.list(inbox.resolve(".processing")).toArray()).isEmpty());
+        } finally {
+            serve.destroy();
+            serve.waitFor(30, TimeUnit.SECONDS);
+        }
+    }
+}
