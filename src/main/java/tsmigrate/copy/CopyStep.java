@@ -55,6 +55,8 @@ public class CopyStep {
             }
         }
         progress = new Progress("data", todo, total, false, run.cfg.progressSeconds);
+        Progress p = progress;
+        progress.onTick(() -> tsmigrate.report.StatusFile.write(run, p));
         try (Connection c = run.state.connect()) {
             run.state.stepRunning(c, "data");
         } catch (SQLException e) {

@@ -31,6 +31,9 @@ public final class Progress implements AutoCloseable {
     final AtomicLong rows = new AtomicLong();
     final AtomicLong chunksDone = new AtomicLong();
     private final ScheduledExecutorService timer;
+    private volatile Runnable onTick = () -> { };
+    /** On a terminal: one self-overwriting line instead of a log line per period. */
+    private final boolean tty = System.console() != null && System.getenv("CI") == null;
 
     /** @param exactTotal whether totalBytes is known (load: file sizes) or a guess (export: table sizes). */
     public Progress(String step, int totalChunks, long totalBytes, boolean exactTotal, int periodSeconds) {
@@ -43,7 +46,34 @@ public final class Progress implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        if (tty) timer.scheduleAtFixedRate(this::redraw, 500, 500, TimeUnit.MILLISECONDS);
         timer.scheduleAtFixedRate(this::report, periodSeconds, periodSeconds, TimeUnit.SECONDS);
+    }
+
+    /** Also run at every period (e.g. rewrite status.json). */
+    public Progress onTick(Runnable r) {
+        this.onTick = r;
+        return this;
+    }
+
+    /** Machine-readable figures for status.json. */
+    public String json() {
+        long ms = Math.max(1, System.currentTimeMillis() - startMs);
+        long b = bytes.get();
+        double rate = b * 1000.0 / ms;
+        long eta = totalBytes > 0 && rate > 0 && b < totalBytes ? (long) ((totalBytes - b) / rate) : 0;
+        return String.format(java.util.Locale.ROOT, "{\"step\": \"%s\", \"chunksDone\": %d, \"chunksTotal\": %d, \"rows\": %d, \"bytes\": %d,"
+                + " \"bytesTotalEstimate\": %d, \"bytesPerSecond\": %.0f, \"rowsPerSecond\": %.0f, \"etaSeconds\": %d}",
+                step, chunksDone.get(), totalChunks, rows.get(), b, totalBytes, rate, rows.get() * 1000.0 / ms, eta);
+    }
+
+    /** A live bar on the terminal: progress by bytes, with the figures of the log line. */
+    private void redraw() {
+        long b = bytes.get();
+        int width = 30;
+        int filled = totalBytes > 0 ? (int) Math.min(width, b * width / totalBytes) : 0;
+        System.err.print("\r[" + "#".repeat(filled) + " ".repeat(width - filled) + "] " + line() + "\u001b[K");
+        System.err.flush();
     }
 
     public void chunkDone(long chunkRows) {
@@ -72,7 +102,8 @@ public final class Progress implements AutoCloseable {
     }
 
     private void report() {
-        LOG.info(line());
+        if (!tty) LOG.info(line());
+        onTick.run();
     }
 
     public OutputStream counting(OutputStream out) {
@@ -112,5 +143,10 @@ public final class Progress implements AutoCloseable {
     @Override
     public void close() {
         timer.shutdownNow();
+        if (tty) {
+            System.err.print("\r\u001b[K");
+            System.err.flush();
+        }
+        onTick.run();
     }
 }

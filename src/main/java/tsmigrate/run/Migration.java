@@ -106,11 +106,13 @@ public final class Migration {
                     String step = run.currentStep();
                     LOG.error("step {}: failed after {}", step == null ? "?" : step,
                             step == null ? "" : Durations.format(System.currentTimeMillis() - run.stepTimes().get(step)[0]));
+                    writeReport(run, System.currentTimeMillis() - t0);
                     throw new MigrationFailed(step, cause);
                 }
             }
             if (run.stopping) throw new Interrupted();
             Summary.print(run, System.currentTimeMillis() - t0);
+            writeReport(run, System.currentTimeMillis() - t0);
             return run;
         } finally {
             copy.close();
@@ -123,6 +125,15 @@ public final class Migration {
             } catch (IllegalStateException alreadyShuttingDown) {
                 // the hook is running: it is waiting for this very countDown
             }
+        }
+    }
+
+    /** report.md and report.html in the work dir, for a finished or a failed run alike. */
+    private static void writeReport(MigrationRun run, long totalMs) {
+        try {
+            if (java.nio.file.Files.isDirectory(run.workDir.root())) tsmigrate.report.Report.write(run, totalMs);
+        } catch (Exception e) {
+            run.warn("cannot write the report: " + e.getMessage());
         }
     }
 

@@ -4,9 +4,11 @@ package tsmigrate.run;
 public class Steps {
     public void started(MigrationRun run, String step) {
         run.stepStarted(step);
+        tsmigrate.report.StatusFile.write(run, null);
     }
 
     public void ended(MigrationRun run, String step) {
         run.stepEnded(step);
+        tsmigrate.report.StatusFile.write(run, null);
     }
 }
