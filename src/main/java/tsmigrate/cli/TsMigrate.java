@@ -139,6 +139,12 @@ public final class TsMigrate implements Callable<Integer> {
         @Option(names = "--hypertable", paramLabel = "TABLE=COLUMN[:INTERVAL]",
                 description = "Make schema.table a hypertable on the target, on COLUMN, with chunks of INTERVAL (e.g. public.metrics=time:6 hours); repeatable.")
         Map<String, String> hypertables = new LinkedHashMap<>();
+        @Option(names = "--format", paramLabel = "csv|binary", description = "COPY format (default csv; binary needs the same types on both sides).")
+        String copyFormat;
+        @Option(names = "--compress-files", paramLabel = "none|gzip", description = "Compress the chunk files in the work dir (default none).")
+        String compressFiles;
+        @Option(names = "--stream", description = "Pipe each chunk from source to target without files.")
+        boolean stream;
         @Option(names = "--lease", paramLabel = "SECONDS", description = "How long a claim on a chunk lasts without renewal (default 60).")
         Integer leaseSeconds;
 
@@ -167,6 +173,9 @@ public final class TsMigrate implements Callable<Integer> {
             if (retries != null) cfg.retries = retries;
             if (onChunkError != null) cfg.continueOnChunkError = JobFile.onChunkError(onChunkError);
             if (leaseSeconds != null) cfg.leaseSeconds = leaseSeconds;
+            if (copyFormat != null) cfg.copyFormat = copyFormat;
+            if (compressFiles != null) cfg.compressFiles = compressFiles;
+            if (stream) cfg.stream = true;
             if (!steps.isEmpty()) {
                 cfg.steps.clear();
                 for (String s : steps) cfg.steps.add(JobFile.step(s.strip()));

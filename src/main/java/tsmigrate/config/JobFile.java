@@ -22,7 +22,7 @@ public final class JobFile {
     static final Set<String> KEYS = Set.of("name", "source", "target", "workDir", "workers", "chunkInterval",
             "splitRows", "include", "exclude", "timeColumns", "pgDump", "pgRestore", "snapshot", "progressSeconds",
             "routesDir", "verify", "onChunkError", "retries", "retryDelayMs", "maxRetryDelayMs", "leaseSeconds",
-            "steps", "hypertables", "compressLikeSource");
+            "steps", "hypertables", "compressLikeSource", "copyFormat", "compressFiles", "stream");
     static final Set<String> CONN_KEYS = Set.of("uri", "password");
 
     private JobFile() {
@@ -116,6 +116,12 @@ public final class JobFile {
                 cfg.hypertables.put(String.valueOf(e.getKey()), new JobConfig.HypertableSpec(col,
                         spec.get("chunkInterval") == null ? null : String.valueOf(spec.get("chunkInterval"))));
             }
+        }
+        if (map.containsKey("copyFormat")) cfg.copyFormat = str(map, "copyFormat");
+        if (map.containsKey("compressFiles")) cfg.compressFiles = str(map, "compressFiles");
+        if (map.containsKey("stream")) {
+            if (!(map.get("stream") instanceof Boolean b)) throw bad("stream", "true or false");
+            cfg.stream = b;
         }
         if (map.containsKey("routesDir")) cfg.routesDir = file.toAbsolutePath().getParent().resolve(str(map, "routesDir"));
     }

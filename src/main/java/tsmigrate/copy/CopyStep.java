@@ -106,7 +106,7 @@ public class CopyStep {
                     ch.sourceFingerprint = claim.sourceFingerprint();
                     // An export made elsewhere, or whose file is gone, is redone here.
                     if (ch.state.equals("exported") && !(run.state.location.equals(claim.exportLocation())
-                            && StateStore.localFileMatches(ch.file, ch.bytes))) {
+                            && StateStore.localFileMatches(dataFile(run, ch), ch.bytes))) {
                         ch.state = "planned";
                     }
                     return ch;
@@ -123,6 +123,7 @@ public class CopyStep {
     }
 
     public void export(MigrationRun run, Chunk chunk) throws Exception {
+        if (run.cfg.stream) return; // streamed by load(), source to target, no file
         if (chunk.state.equals("exported")) return; // this instance's file from an earlier run is complete
         try {
             doExport(run, chunk);
@@ -137,7 +138,8 @@ public class CopyStep {
         Connection c = source(run);
         chunk.worker = Thread.currentThread().getName();
         chunk.exportStartMs = System.currentTimeMillis();
-        Path tmp = chunk.file.resolveSibling(chunk.file.getFileName() + ".part");
+        Path file = dataFile(run, chunk);
+        Path tmp = file.resolveSibling(file.getFileName() + ".part");
         WorkDir.createPrivateFile(tmp);
         long rows;
         // One repeatable-read transaction: the fingerprint describes exactly the rows the COPY wrote.
@@ -145,9 +147,11 @@ public class CopyStep {
         try {
             Pg.exec(c, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
             if (run.snapshotId != null) joinSnapshot(run, c);
-            try (FileOutputStream fos = new FileOutputStream(tmp.toFile());
-                 OutputStream out = new BufferedOutputStream(fos, BUFFER)) {
-                rows = copyManager(c).copyOut(chunk.copyOutSql(), out);
+            try (FileOutputStream fos = new FileOutputStream(tmp.toFile())) {
+                OutputStream out = new BufferedOutputStream(fos, BUFFER);
+                if (gzip(run)) out = new java.util.zip.GZIPOutputStream(out, BUFFER) { { def.setLevel(1); } }; // speed over ratio
+                rows = copyManager(c).copyOut(chunk.copyOutSql(run.cfg.copyFormat), out);
+                if (out instanceof java.util.zip.GZIPOutputStream g) g.finish(); // the gzip trailer
                 out.flush();
                 fos.getFD().sync(); // durable before it gets its final name
             }
@@ -164,9 +168,9 @@ public class CopyStep {
         } finally {
             if (!c.isClosed()) c.setAutoCommit(true);
         }
-        Files.move(tmp, chunk.file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         chunk.exportedRows = rows;
-        chunk.bytes = Files.size(chunk.file);
+        chunk.bytes = Files.size(file);
         chunk.exportEndMs = System.currentTimeMillis();
         run.state.markExported(target(run), chunk);
         chunk.state = "exported";
@@ -192,8 +196,12 @@ public class CopyStep {
         long rows;
         c.setAutoCommit(false);
         try {
-            try (InputStream in = new BufferedInputStream(progress.counting(Files.newInputStream(chunk.file)), BUFFER)) {
-                rows = copyManager(c).copyIn(chunk.copyInSql(), in, BUFFER);
+            if (run.cfg.stream) {
+                rows = stream(run, chunk, c);
+            } else {
+                try (InputStream in = open(run, chunk)) {
+                    rows = copyManager(c).copyIn(chunk.copyInSql(run.cfg.copyFormat), in, BUFFER);
+                }
             }
             if (rows != chunk.exportedRows) {
                 throw new IllegalStateException("chunk " + chunk + ": exported " + chunk.exportedRows + " rows but loaded " + rows);
@@ -215,6 +223,65 @@ public class CopyStep {
         chunk.state = "loaded";
         progress.chunkDone(rows);
         tsmigrate.run.RunMetrics.chunkLoaded(run, chunk.table.key(), rows, chunk.bytes);
+    }
+
+    private InputStream open(MigrationRun run, Chunk chunk) throws IOException {
+        InputStream in = new BufferedInputStream(progress.counting(Files.newInputStream(dataFile(run, chunk))), BUFFER);
+        return gzip(run) ? new java.util.zip.GZIPInputStream(in, BUFFER) : in;
+    }
+
+    private static boolean gzip(MigrationRun run) {
+        return run.cfg.compressFiles.equals("gzip");
+    }
+
+    static Path dataFile(MigrationRun run, Chunk chunk) {
+        return chunk.dataFile(run.cfg.copyFormat, run.cfg.compressFiles);
+    }
+
+    private final java.util.concurrent.ExecutorService pumps = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "copy-out");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /**
+     * --stream: COPY TO on the source feeds COPY FROM on the target through a pipe, in the caller's target
+     * transaction; the source side is one repeatable-read transaction (in the snapshot) that also takes the
+     * chunk's fingerprint. Returns the rows loaded; exportedRows is what the source sent.
+     */
+    private long stream(MigrationRun run, Chunk chunk, Connection tgt) throws Exception {
+        Connection src = source(run);
+        chunk.exportStartMs = System.currentTimeMillis();
+        src.setAutoCommit(false);
+        try {
+            Pg.exec(src, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+            if (run.snapshotId != null) joinSnapshot(run, src);
+            java.io.PipedInputStream in = new java.io.PipedInputStream(BUFFER);
+            java.io.PipedOutputStream out = new java.io.PipedOutputStream(in);
+            java.util.concurrent.Future<Long> sent = pumps.submit(() -> {
+                try (OutputStream o = out) {
+                    return copyManager(src).copyOut(chunk.copyOutSql(run.cfg.copyFormat), o);
+                }
+            });
+            long rows;
+            try (InputStream i = progress.counting(in)) {
+                rows = copyManager(tgt).copyIn(chunk.copyInSql(run.cfg.copyFormat), i, BUFFER);
+            } catch (Exception e) {
+                sent.cancel(true);
+                throw e;
+            }
+            chunk.exportedRows = sent.get();
+            chunk.exportEndMs = System.currentTimeMillis();
+            chunk.bytes = -1; // no file: the bytes are counted by the progress only
+            chunk.sourceFingerprint = run.cfg.verify ? Pg.queryString(src, chunk.fingerprintSql()) : null;
+            src.commit();
+            return rows;
+        } catch (Exception e) {
+            dropConnection(sourceConns);
+            throw e;
+        } finally {
+            if (!src.isClosed()) src.setAutoCommit(true);
+        }
     }
 
     /**
@@ -255,6 +322,7 @@ public class CopyStep {
         Pg.closeQuietly(heartbeatConn);
         for (Connection c : List.copyOf(sourceConns.values())) Pg.closeQuietly(c);
         for (Connection c : List.copyOf(targetConns.values())) Pg.closeQuietly(c);
+        pumps.shutdownNow();
         sourceConns.clear();
         targetConns.clear();
     }

@@ -62,12 +62,31 @@ public final class Chunk {
     }
 
     public String copyOutSql() {
-        return "COPY (" + selectSql() + ") TO STDOUT (FORMAT csv)";
+        return copyOutSql("csv");
+    }
+
+    public String copyOutSql(String format) {
+        return "COPY (" + selectSql() + ") TO STDOUT (FORMAT " + format(format) + ")";
     }
 
     public String copyInSql() {
+        return copyInSql("csv");
+    }
+
+    public String copyInSql(String format) {
         String cols = table.columns.isEmpty() ? "" : " (" + Pg.quotedColumns(table.columns) + ")";
-        return "COPY " + table.qualified() + cols + " FROM STDIN (FORMAT csv)";
+        return "COPY " + table.qualified() + cols + " FROM STDIN (FORMAT " + format(format) + ")";
+    }
+
+    private static String format(String f) {
+        if (!f.equals("csv") && !f.equals("binary")) throw new IllegalArgumentException("COPY format " + f);
+        return f;
+    }
+
+    /** The chunk's file in the work dir for a COPY format and compression: NNNNNN.csv, .csv.gz, .bin, .bin.gz. */
+    public java.nio.file.Path dataFile(String format, String compression) {
+        String base = file.getFileName().toString().replaceFirst("\\.csv$", "");
+        return file.resolveSibling(base + (format.equals("binary") ? ".bin" : ".csv") + (compression.equals("gzip") ? ".gz" : ""));
     }
 
     @Override
