@@ -57,6 +57,7 @@ public class CopyStep {
         progress = new Progress("data", todo, total, false, run.cfg.progressSeconds);
         Progress p = progress;
         progress.onTick(() -> tsmigrate.report.StatusFile.write(run, p));
+        for (Chunk ch : run.getChunks()) if (ch.state.equals("planned") || ch.state.equals("exported")) p.expect(ch.table.key(), 1);
         try (Connection c = run.state.connect()) {
             run.state.stepRunning(c, "data");
         } catch (SQLException e) {
@@ -104,6 +105,7 @@ public class CopyStep {
                     ch.bytes = claim.bytes();
                     ch.exportedRows = claim.rows();
                     ch.sourceFingerprint = claim.sourceFingerprint();
+                    progress.chunkStarted(ch.table.key());
                     // An export made elsewhere, or whose file is gone, is redone here.
                     if (ch.state.equals("exported") && !(run.state.location.equals(claim.exportLocation())
                             && StateStore.localFileMatches(dataFile(run, ch), ch.bytes))) {
@@ -211,6 +213,7 @@ public class CopyStep {
         } catch (StateStore.LostClaim lost) {
             c.rollback();
             c.setAutoCommit(true);
+            progress.chunkEnded(chunk.table.key(), 0, false);
             LOG.warn("{}; its rows here were rolled back", lost.getMessage());
             return;
         } catch (Exception e) {
@@ -222,6 +225,7 @@ public class CopyStep {
         chunk.loadEndMs = System.currentTimeMillis();
         chunk.state = "loaded";
         progress.chunkDone(rows);
+        progress.chunkEnded(chunk.table.key(), chunk.bytes, true);
         tsmigrate.run.RunMetrics.chunkLoaded(run, chunk.table.key(), rows, chunk.bytes);
     }
 
@@ -291,6 +295,7 @@ public class CopyStep {
     public void chunkFailed(MigrationRun run, Chunk chunk, Exception error) throws Exception {
         String msg = chunk + ": " + Faults.firstLine(error);
         tsmigrate.run.RunMetrics.error(run, "data");
+        progress.chunkEnded(chunk.table.key(), 0, false);
         try (Connection c = run.state.connect()) {
             run.state.markFailed(c, chunk, msg);
         } catch (Exception e) {

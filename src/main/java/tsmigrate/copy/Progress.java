@@ -32,6 +32,9 @@ public final class Progress implements AutoCloseable {
     final AtomicLong chunksDone = new AtomicLong();
     private final ScheduledExecutorService timer;
     private volatile Runnable onTick = () -> { };
+    /** Per table: {bytes, chunks done, chunks total, chunks in flight}, for the terminal's per-table bars. */
+    private final java.util.Map<String, long[]> tables = new java.util.concurrent.ConcurrentSkipListMap<>();
+    private int linesDrawn;
     /** On a terminal: one self-overwriting line instead of a log line per period. */
     private final boolean tty = System.console() != null && System.getenv("CI") == null;
 
@@ -67,18 +70,58 @@ public final class Progress implements AutoCloseable {
                 step, chunksDone.get(), totalChunks, rows.get(), b, totalBytes, rate, rows.get() * 1000.0 / ms, eta);
     }
 
-    /** A live bar on the terminal: progress by bytes, with the figures of the log line. */
-    private void redraw() {
-        long b = bytes.get();
-        int width = 30;
-        int filled = totalBytes > 0 ? (int) Math.min(width, b * width / totalBytes) : 0;
-        System.err.print("\r[" + "#".repeat(filled) + " ".repeat(width - filled) + "] " + line() + "\u001b[K");
+    /** Live bars on the terminal: the whole step, then each table with chunks in flight. */
+    private synchronized void redraw() {
+        StringBuilder sb = new StringBuilder();
+        if (linesDrawn > 1) sb.append("\u001b[").append(linesDrawn - 1).append('A');
+        sb.append('\r').append(bar(bytes.get(), totalBytes)).append(' ').append(line()).append("\u001b[K");
+        int lines = 1;
+        for (java.util.Map.Entry<String, long[]> e : tables.entrySet()) {
+            long[] t = e.getValue();
+            if (t[3] <= 0 || lines > 8) continue;
+            sb.append("\n  ").append(bar(t[1], t[2])).append(' ').append(e.getKey()).append(": ").append(t[1]).append('/').append(t[2])
+                    .append(" chunks, ").append(Durations.bytes(t[0])).append(", ").append(t[3]).append(" in flight\u001b[K");
+            lines++;
+        }
+        for (int i = lines; i < linesDrawn; i++) sb.append("\n\u001b[K"); // clear lines of tables that finished
+        if (linesDrawn > lines) sb.append("\u001b[").append(linesDrawn - lines).append('A');
+        linesDrawn = Math.max(lines, 1);
+        System.err.print(sb);
         System.err.flush();
+    }
+
+    private static String bar(long done, long total) {
+        int width = 24;
+        int filled = total > 0 ? (int) Math.min(width, done * width / total) : 0;
+        return "[" + "#".repeat(filled) + " ".repeat(width - filled) + "]";
     }
 
     public void chunkDone(long chunkRows) {
         rows.addAndGet(chunkRows);
         chunksDone.incrementAndGet();
+    }
+
+    /** Declares a table's share of the work, for its bar. */
+    public void expect(String table, long chunks) {
+        tables.computeIfAbsent(table, k -> new long[4])[2] += chunks;
+    }
+
+    public void chunkStarted(String table) {
+        long[] t = tables.computeIfAbsent(table, k -> new long[4]);
+        synchronized (t) {
+            t[3]++;
+        }
+    }
+
+    public void chunkEnded(String table, long chunkBytes, boolean done) {
+        long[] t = tables.computeIfAbsent(table, k -> new long[4]);
+        synchronized (t) {
+            t[3]--;
+            if (done) {
+                t[1]++;
+                t[0] += Math.max(0, chunkBytes);
+            }
+        }
     }
 
     /** The final figures of a finished step: no ETA. */
@@ -144,8 +187,13 @@ public final class Progress implements AutoCloseable {
     public void close() {
         timer.shutdownNow();
         if (tty) {
-            System.err.print("\r\u001b[K");
-            System.err.flush();
+            synchronized (this) {
+                StringBuilder sb = new StringBuilder();
+                if (linesDrawn > 1) sb.append("\u001b[").append(linesDrawn - 1).append('A');
+                sb.append("\r\u001b[J"); // erase the bars; the step's end line follows
+                System.err.print(sb);
+                System.err.flush();
+            }
         }
         onTick.run();
     }
