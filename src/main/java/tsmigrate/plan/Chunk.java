@@ -44,9 +44,18 @@ public final class Chunk {
 
     /** The source query: only this table's own rows (ONLY: inheritance children are chunks of their own). */
     public String selectSql() {
+        return selectSql(false);
+    }
+
+    /** @param onTarget the same rows read on the target (a hypertable there is read without ONLY) */
+    public String selectSql(boolean onTarget) {
         String sql = "SELECT " + (table.columns.isEmpty() ? "" : Pg.quotedColumns(table.columns))
-                + " FROM ONLY " + table.qualified();
+                + " FROM " + only(onTarget) + table.qualified();
         return predicate == null ? sql : sql + " WHERE " + predicate;
+    }
+
+    private String only(boolean onTarget) {
+        return (onTarget ? table.hypertableOnTarget : table.hypertableOnSource) ? "" : "ONLY ";
     }
 
     /**
@@ -54,10 +63,14 @@ public final class Chunk {
      * in two 64-bit halves. Computed inside the database, so no row leaves it.
      */
     public String fingerprintSql() {
+        return fingerprintSql(false);
+    }
+
+    public String fingerprintSql(boolean onTarget) {
         String row = "ROW(" + (table.columns.isEmpty() ? "" : Pg.quotedColumns(table.columns)) + ")::text";
         return "SELECT count(*)::text || '/' || coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint::numeric), 0)::text"
                 + " || '/' || coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint::numeric), 0)::text"
-                + " FROM (SELECT md5(" + row + ") AS h FROM ONLY " + table.qualified()
+                + " FROM (SELECT md5(" + row + ") AS h FROM " + only(onTarget) + table.qualified()
                 + (predicate == null ? "" : " WHERE " + predicate) + ") s";
     }
 

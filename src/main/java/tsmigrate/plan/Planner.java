@@ -64,10 +64,36 @@ public class Planner {
         try (Connection st = run.state.connect()) {
             run.state.loadPlan(st, run.workDir.root(), run.getTables(), run.getChunks());
         }
+        markHypertables(run);
         PlanFile.write(run, run.path("plan.yaml"));
         long done = run.getChunks().stream().filter(ch -> !ch.state.equals("planned") && !ch.state.equals("exported")).count();
         run.counts("plan", run.getTables().size() + " tables, " + run.getChunks().size() + " chunks"
                 + (done > 0 ? " (" + done + " already loaded)" : "") + "; plan in " + run.path("plan.yaml"));
+    }
+
+    /** Which tables are hypertables on either side (read without ONLY there); not saved: the target changes. */
+    static void markHypertables(MigrationRun run) throws SQLException {
+        java.util.Set<String> src;
+        java.util.Set<String> tgt;
+        try (Connection s = Pg.connect("source", run.cfg.source); Connection t = Pg.connect("target", run.cfg.target)) {
+            src = hypertables(s);
+            tgt = hypertables(t);
+        }
+        for (TableInfo t : run.getTables()) {
+            t.hypertableOnSource = src.contains(t.key());
+            t.hypertableOnTarget = tgt.contains(t.key());
+        }
+    }
+
+    /** "schema.table" of every hypertable, or nothing without TimescaleDB. */
+    public static java.util.Set<String> hypertables(Connection c) throws SQLException {
+        java.util.Set<String> out = new java.util.HashSet<>();
+        if (Pg.queryString(c, "SELECT to_regclass('timescaledb_information.hypertables')") == null) return out;
+        try (PreparedStatement ps = c.prepareStatement("SELECT hypertable_schema, hypertable_name FROM timescaledb_information.hypertables");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) out.add(rs.getString(1) + "." + rs.getString(2));
+        }
+        return out;
     }
 
     /** Called by preflight, on a connection of its own: a bad interval is the user's error, not the plan's. */

@@ -21,6 +21,12 @@ public final class TableInfo {
     /** The time column the table was split on, its type, and its largest finite value at plan time. */
     public String timeColumn;
     public String timeType;
+    /**
+     * A TimescaleDB hypertable keeps its rows in chunk tables: it is read without ONLY on the side where it is
+     * one (everywhere else ONLY keeps inheritance children from being counted twice).
+     */
+    public volatile boolean hypertableOnSource;
+    public volatile boolean hypertableOnTarget;
     /** Rows with a time above this were not copied yet: --catch-up copies them. */
     public String highWater;
 

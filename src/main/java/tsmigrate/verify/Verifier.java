@@ -44,7 +44,7 @@ public class Verifier {
         Connection[] c = conns.computeIfAbsent(Thread.currentThread(),
                 t -> new Connection[] {Pg.connect("target", run.cfg.target), fresh ? Pg.connect("source", run.cfg.source) : null});
         String source = fresh || ch.sourceFingerprint == null ? Pg.queryString(sourceConn(run, c), ch.fingerprintSql()) : ch.sourceFingerprint;
-        String target = Pg.queryString(c[0], ch.fingerprintSql());
+        String target = Pg.queryString(c[0], ch.fingerprintSql(true));
         boolean ok = source.equals(target);
         run.state.markVerified(c[0], ch, target, ok);
         ch.state = ok ? "verified" : "mismatch";
