@@ -332,21 +332,24 @@ public class CopyStep {
         targetConns.clear();
     }
 
-    private Connection source(MigrationRun run) throws SQLException {
-        Connection c = sourceConns.get(Thread.currentThread());
-        if (c == null || c.isClosed()) {
-            c = Pg.connect("source", run.cfg.source);
-            sourceConns.put(Thread.currentThread(), c);
-        }
-        return c;
+    private Connection source(MigrationRun run) {
+        return connection(sourceConns, "source", run.cfg.source);
     }
 
-    private Connection target(MigrationRun run) throws SQLException {
-        Connection c = targetConns.get(Thread.currentThread());
-        if (c == null || c.isClosed()) {
-            c = Pg.connect("target", run.cfg.target);
-            targetConns.put(Thread.currentThread(), c);
+    private Connection target(MigrationRun run) {
+        return connection(targetConns, "target", run.cfg.target);
+    }
+
+    /** This worker thread's connection to one side, opened on first use or after a failure dropped it. */
+    private static Connection connection(ConcurrentHashMap<Thread, Connection> conns, String side, tsmigrate.config.ConnInfo ci) {
+        Connection c = conns.get(Thread.currentThread());
+        try {
+            if (c != null && !c.isClosed()) return c;
+        } catch (SQLException e) {
+            // treat as closed
         }
+        c = Pg.connect(side, ci);
+        conns.put(Thread.currentThread(), c);
         return c;
     }
 

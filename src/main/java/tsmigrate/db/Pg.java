@@ -113,6 +113,24 @@ public final class Pg {
             + " AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' AND n.nspname NOT LIKE '\\_timescaledb%'"
             + " AND n.nspname <> 'tsmigrate'";
 
+    /** Not a member of an extension (pg_dump leaves those to CREATE EXTENSION). Needs pg_class as c. */
+    public static final String NOT_EXTENSION_MEMBER = "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d"
+            + " WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')";
+
+    /** The user's relations of one kind ('r' tables, 'S' sequences), quoted, in name order. */
+    public static List<String> userRelations(Connection c, char relkind) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (java.sql.PreparedStatement ps = c.prepareStatement("SELECT n.nspname, c.relname FROM pg_catalog.pg_class c"
+                + " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = ? AND " + SYSTEM_SCHEMA_FILTER
+                + " AND " + NOT_EXTENSION_MEMBER + " ORDER BY 1, 2")) {
+            ps.setString(1, String.valueOf(relkind));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) out.add(qualified(rs.getString(1), rs.getString(2)));
+            }
+        }
+        return out;
+    }
+
     public static void closeQuietly(AutoCloseable c) {
         if (c == null) return;
         try {

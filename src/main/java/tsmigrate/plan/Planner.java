@@ -133,8 +133,7 @@ public class Planner {
                 + (pg12 ? " LEFT JOIN pg_catalog.pg_class r ON c.relispartition AND r.oid = pg_catalog.pg_partition_root(c.oid)"
                         + " LEFT JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace" : "")
                 + " WHERE c.relkind = 'r' AND " + Pg.SYSTEM_SCHEMA_FILTER
-                + " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::regclass"
-                + "   AND d.objid = c.oid AND d.deptype = 'e')"
+ + " AND " + Pg.NOT_EXTENSION_MEMBER
                 + " ORDER BY n.nspname, c.relname";
         List<TableInfo> out = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {

@@ -1,8 +1,6 @@
 package tsmigrate.preflight;
 
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
@@ -103,14 +101,7 @@ public class Preflight {
 
     /** Refuses a target whose user tables hold rows: migrating into it could mix or duplicate data. */
     static void checkTargetEmpty(MigrationRun run, Connection tgt) throws SQLException {
-        List<String> tables = new ArrayList<>();
-        try (PreparedStatement ps = tgt.prepareStatement("SELECT n.nspname, c.relname FROM pg_catalog.pg_class c"
-                + " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND " + Pg.SYSTEM_SCHEMA_FILTER
-                + " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::regclass"
-                + " AND d.objid = c.oid AND d.deptype = 'e') ORDER BY 1, 2");
-             ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) tables.add(Pg.qualified(rs.getString(1), rs.getString(2)));
-        }
+        List<String> tables = Pg.userRelations(tgt, 'r');
         List<String> withRows = new ArrayList<>();
         for (String t : tables) {
             if ("t".equals(Pg.queryString(tgt, "SELECT EXISTS (SELECT 1 FROM ONLY " + t + ")"))) withRows.add(t);

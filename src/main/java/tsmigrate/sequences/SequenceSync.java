@@ -4,7 +4,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.util.ArrayList;
 import java.util.List;
 
 import tsmigrate.db.Pg;
@@ -21,14 +20,7 @@ public class SequenceSync {
             run.state.stepRunning(st, "sequences");
         }
         try (Connection src = Pg.connect("source", run.cfg.source); Connection tgt = Pg.connect("target", run.cfg.target)) {
-            List<String> seqs = new ArrayList<>();
-            try (PreparedStatement ps = src.prepareStatement("SELECT n.nspname, c.relname FROM pg_catalog.pg_class c"
-                    + " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND " + Pg.SYSTEM_SCHEMA_FILTER
-                    + " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::regclass"
-                    + " AND d.objid = c.oid AND d.deptype = 'e') ORDER BY 1, 2");
-                 ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) seqs.add(Pg.qualified(rs.getString(1), rs.getString(2)));
-            }
+            List<String> seqs = Pg.userRelations(src, 'S');
             try (PreparedStatement set = tgt.prepareStatement("SELECT pg_catalog.setval(CAST(? AS regclass), ?, ?)")) {
                 for (String seq : seqs) {
                     try (PreparedStatement q = src.prepareStatement("SELECT last_value, is_called FROM " + seq);
