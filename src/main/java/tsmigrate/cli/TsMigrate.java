@@ -127,7 +127,7 @@ public final class TsMigrate implements Callable<Integer> {
         Integer progressSeconds;
         @Option(names = "--routes", paramLabel = "DIR", description = "Folder of the step routes (default ./routes if present, else built-in).")
         Path routes;
-        @Option(names = "--no-verify", description = "Skip the per-chunk row count and md5 comparison after the load.")
+        @Option(names = "--no-verify", description = "Skip the per-chunk row count and row-hash comparison after the load.")
         boolean noVerify;
         @Option(names = "--retries", paramLabel = "N", description = "Retries of a chunk after a lost connection (default 5), with exponential backoff.")
         Integer retries;
@@ -226,7 +226,7 @@ public final class TsMigrate implements Callable<Integer> {
     }
 
     @Command(name = "verify", mixinStandardHelpOptions = true,
-            description = {"Compare every copied chunk again, now: row count and md5 of every row, on both sides.",
+            description = {"Compare every copied chunk again, now: row count and a 64-bit hash of every row, on both sides.",
                     "Exits 1 and names the table and range of any difference."})
     static class VerifyCommand implements Callable<Integer> {
         @CommandLine.Mixin

@@ -27,7 +27,7 @@ public final class JobConfig {
     /** Read every chunk from one exported snapshot, so the copy is consistent across tables. */
     public boolean snapshot = true;
     public int progressSeconds = 10;
-    /** Check every chunk (row count and md5 of every row) on both sides after the load. */
+    /** Check every chunk (row count and a hash of every row) on both sides after the load. */
     public boolean verify = true;
     /** A chunk that fails after its retries: stop the migration (false), or record it and go on (true). */
     public boolean continueOnChunkError = false;
@@ -43,6 +43,8 @@ public final class JobConfig {
     public String compressFiles = "none";
     /** Pipe COPY TO straight into COPY FROM, without files (faster; a retried chunk is read from the source again). */
     public boolean stream = false;
+    /** maintenance_work_mem of the post-data restore sessions (index builds), per restore job. */
+    public String maintenanceWorkMem = "256MB";
     /** Where the YAML routes are read from; null means ./routes if present, else the copies inside the jar. */
     public Path routesDir;
 

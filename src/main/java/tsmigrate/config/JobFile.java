@@ -22,7 +22,8 @@ public final class JobFile {
     static final Set<String> KEYS = Set.of("name", "source", "target", "workDir", "workers", "chunkInterval",
             "splitRows", "include", "exclude", "timeColumns", "pgDump", "pgRestore", "snapshot", "progressSeconds",
             "routesDir", "verify", "onChunkError", "retries", "retryDelayMs", "maxRetryDelayMs", "leaseSeconds",
-            "steps", "hypertables", "compressLikeSource", "copyFormat", "compressFiles", "stream");
+            "steps", "hypertables", "compressLikeSource", "copyFormat", "compressFiles", "stream",
+            "maintenanceWorkMem");
     static final Set<String> CONN_KEYS = Set.of("uri", "password");
 
     private JobFile() {
@@ -117,6 +118,7 @@ public final class JobFile {
                         spec.get("chunkInterval") == null ? null : String.valueOf(spec.get("chunkInterval"))));
             }
         }
+        if (map.containsKey("maintenanceWorkMem")) cfg.maintenanceWorkMem = str(map, "maintenanceWorkMem");
         if (map.containsKey("copyFormat")) cfg.copyFormat = str(map, "copyFormat");
         if (map.containsKey("compressFiles")) cfg.compressFiles = str(map, "compressFiles");
         if (map.containsKey("stream")) {

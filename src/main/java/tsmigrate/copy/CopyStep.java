@@ -337,7 +337,18 @@ public class CopyStep {
     }
 
     private Connection target(MigrationRun run) {
-        return connection(targetConns, "target", run.cfg.target);
+        Connection c = targetConns.get(Thread.currentThread());
+        Connection t = connection(targetConns, "target", run.cfg.target);
+        if (t != c) {
+            // A chunk's rows and its 'loaded' mark commit together, so losing a commit in a target crash loses
+            // both, and the chunk is simply loaded again: no need to wait for the WAL flush.
+            try {
+                Pg.exec(t, "SET synchronous_commit = off");
+            } catch (SQLException e) {
+                LOG.debug("synchronous_commit stays on: {}", e.getMessage());
+            }
+        }
+        return t;
     }
 
     /** This worker thread's connection to one side, opened on first use or after a failure dropped it. */

@@ -56,7 +56,7 @@ public final class Demo {
                 results = TableCheck.compare(s, t, tables);
             }
             List<String[]> rowsOut = new ArrayList<>();
-            rowsOut.add(new String[] {"table", "source rows", "target rows", "content (md5 of every row)"});
+            rowsOut.add(new String[] {"table", "source rows", "target rows", "content (hash of every row)"});
             boolean ok = true;
             for (TableCheck.Result r : results) {
                 rowsOut.add(new String[] {r.table(), String.format("%,d", r.rows(true)), String.format("%,d", r.rows(false)),

@@ -59,8 +59,9 @@ public final class Chunk {
     }
 
     /**
-     * Row count and an order-independent hash of the chunk's rows: the sum over rows of md5(row as text),
-     * in two 64-bit halves. Computed inside the database, so no row leaves it.
+     * Row count and an order-independent hash of the chunk's rows: the sum over rows of a 64-bit hash of the row
+     * as text (hashtextextended, the stable hash behind hash partitioning; about 4x cheaper than md5). Computed
+     * inside the database, so no row leaves it.
      */
     public String fingerprintSql() {
         return fingerprintSql(false);
@@ -68,10 +69,8 @@ public final class Chunk {
 
     public String fingerprintSql(boolean onTarget) {
         String row = "ROW(" + (table.columns.isEmpty() ? "" : Pg.quotedColumns(table.columns)) + ")::text";
-        return "SELECT count(*)::text || '/' || coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint::numeric), 0)::text"
-                + " || '/' || coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint::numeric), 0)::text"
-                + " FROM (SELECT md5(" + row + ") AS h FROM " + only(onTarget) + table.qualified()
-                + (predicate == null ? "" : " WHERE " + predicate) + ") s";
+        return "SELECT count(*)::text || '/' || coalesce(sum(pg_catalog.hashtextextended(" + row + ", 0)), 0)::text"
+                + " FROM " + only(onTarget) + table.qualified() + (predicate == null ? "" : " WHERE " + predicate);
     }
 
     public String copyOutSql() {

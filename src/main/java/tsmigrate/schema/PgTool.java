@@ -89,12 +89,19 @@ public final class PgTool {
 
     /** @param appName application_name for the tool's sessions (PGAPPNAME), or null. */
     public Result run(ConnInfo conn, Path scratchDir, List<String> args, String appName) throws IOException, InterruptedException {
+        return run(conn, scratchDir, args, appName, Map.of());
+    }
+
+    /** @param extraEnv more environment for the tool, e.g. PGOPTIONS with session settings */
+    public Result run(ConnInfo conn, Path scratchDir, List<String> args, String appName, Map<String, String> extraEnv)
+            throws IOException, InterruptedException {
         List<String> cmd = command(conn, args);
         ProcessBuilder pb = new ProcessBuilder(cmd);
         Path passfile = null;
         Map<String, String> env = pb.environment();
         env.remove("PGPASSWORD");
         if (appName != null) env.put("PGAPPNAME", appName);
+        env.putAll(extraEnv);
         if (conn.hasPassword()) {
             passfile = Files.createTempFile(scratchDir, ".pgpass", "", java.nio.file.attribute.PosixFilePermissions.asFileAttribute(WorkDir.FILE));
             Files.writeString(passfile, "*:*:*:*:" + escapePassfile(conn.password()) + "\n");

@@ -60,7 +60,10 @@ public class SchemaStep {
         }
         if (jobs > 1) restoreArgs.add("--jobs=" + jobs);
         restoreArgs.add(dump.toString());
-        PgTool.Result r = pgRestore.run(run.cfg.target, run.workDir.root(), restoreArgs, appName(run, "pg_restore"));
+        // Index builds are most of post-data: give each restore job more sort memory than the 64 MB default.
+        java.util.Map<String, String> env = section.equals("post-data")
+                ? java.util.Map.of("PGOPTIONS", "-c maintenance_work_mem=" + run.cfg.maintenanceWorkMem) : java.util.Map.of();
+        PgTool.Result r = pgRestore.run(run.cfg.target, run.workDir.root(), restoreArgs, appName(run, "pg_restore"), env);
         RestoreLog log = RestoreLog.parse(r.stderr(), section.equals("post-data"));
         for (String w : log.warnings) run.warn(section + ": pg_restore reported a known-harmless problem: " + w.replace('\n', ' '));
         if (!log.errors.isEmpty()) {

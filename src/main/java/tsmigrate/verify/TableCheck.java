@@ -9,7 +9,7 @@ import tsmigrate.db.Pg;
 
 /**
  * Compares a table on both sides inside the databases: row count plus an order-independent hash,
- * the sum over rows of md5(row as text) in two 64-bit halves. No row leaves the server.
+ * the sum over rows of a 64-bit hash of the row as text. No row leaves the server.
  */
 public final class TableCheck {
     private TableCheck() {
@@ -28,9 +28,8 @@ public final class TableCheck {
 
     /** count/hash1/hash2 of the table's own rows (ONLY: inheritance children are checked as tables of their own). */
     public static String fingerprint(Connection c, String qualifiedTable) throws SQLException {
-        return Pg.queryString(c, "SELECT count(*)::text || '/' || coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint::numeric), 0)::text"
-                + " || '/' || coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint::numeric), 0)::text"
-                + " FROM (SELECT md5(ROW(tsmigrate_row.*)::text) AS h FROM ONLY " + qualifiedTable + " AS tsmigrate_row) s");
+        return Pg.queryString(c, "SELECT count(*)::text || '/' || coalesce(sum(pg_catalog.hashtextextended(ROW(tsmigrate_row.*)::text, 0)), 0)::text"
+                + " FROM ONLY " + qualifiedTable + " AS tsmigrate_row");
     }
 
     public static List<Result> compare(Connection source, Connection target, List<String> qualifiedTables) throws SQLException {

@@ -13,7 +13,7 @@ import tsmigrate.run.MigrationRun;
 import tsmigrate.run.StepFailure;
 
 /**
- * The verify step: compares each loaded chunk's target fingerprint (row count + md5 sum of its rows) with the
+ * The verify step: compares each loaded chunk's target fingerprint (row count + sum of 64-bit hashes of its rows) with the
  * source's. By default the source side is the fingerprint taken at export, in the same transaction as the
  * COPY; with {@code fresh} (the verify verb) both sides are computed now.
  */
@@ -64,7 +64,7 @@ public class Verifier {
 
     private static String describe(String fingerprint) {
         String[] p = fingerprint.split("/");
-        return p[0] + " rows (md5 sum " + p[1].substring(0, Math.min(8, p[1].length())) + "…)";
+        return p[0] + " rows (hash sum " + p[1] + ")";
     }
 
     public void end(MigrationRun run) {

@@ -34,6 +34,10 @@ class ApplicationConfigTest {
         assertEquals(builtIn.snapshot, read.snapshot);
         assertEquals(builtIn.progressSeconds, read.progressSeconds);
         assertEquals(builtIn.pgDump, read.pgDump);
+        assertEquals(builtIn.copyFormat, read.copyFormat);
+        assertEquals(builtIn.compressFiles, read.compressFiles);
+        assertEquals(builtIn.stream, read.stream);
+        assertEquals(builtIn.maintenanceWorkMem, read.maintenanceWorkMem);
         assertEquals(JobConfig.ALL_STEPS, read.steps.stream().toList());
         assertEquals(Map.of("inbox", "inbox", "concurrentJobs", 1, "port", 0), JobFile.serveSettings(SHIPPED));
     }
