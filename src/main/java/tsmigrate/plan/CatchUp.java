@@ -5,6 +5,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 import tsmigrate.db.Pg;
 import tsmigrate.run.MigrationRun;
@@ -31,17 +32,20 @@ public class CatchUp {
                 if (t.timeColumn == null || t.highWater == null) continue;
                 String qc = Pg.ident(t.timeColumn);
                 String cast = " AS " + t.timeType + ")";
-                String above = qc + " > CAST(" + Pg.literal(t.highWater) + cast;
+                String mark = Set.of("timestamp with time zone", "timestamp without time zone", "date").contains(t.timeType)
+                        ? Pg.literal(t.highWater) : String.valueOf(Long.parseLong(t.highWater)); // integer time: a number
+                String above = qc + " > CAST(" + mark + cast;
                 String newMax;
-                try (PreparedStatement ps = src.prepareStatement("SELECT max(" + qc + ")::text FROM ONLY " + t.qualified() + " WHERE " + above
-                        + " AND " + qc + " < CAST('infinity'" + cast);
+                boolean integer = !Set.of("timestamp with time zone", "timestamp without time zone", "date").contains(t.timeType);
+                try (PreparedStatement ps = src.prepareStatement("SELECT max(" + qc + ")::text FROM " + (t.hypertableOnSource ? "" : "ONLY ")
+                        + t.qualified() + " WHERE " + above + (integer ? "" : " AND " + qc + " < CAST('infinity'" + cast));
                      ResultSet rs = ps.executeQuery()) {
                     rs.next();
                     newMax = rs.getString(1);
                 }
                 if (newMax == null) continue;
                 int next = run.getChunks().stream().filter(c -> c.table == t).mapToInt(c -> c.number).max().orElse(0) + 1;
-                String pred = above + " AND " + qc + " <= CAST(" + Pg.literal(newMax) + cast;
+                String pred = above + " AND " + qc + " <= CAST(" + (integer ? String.valueOf(Long.parseLong(newMax)) : Pg.literal(newMax)) + cast;
                 added.add(new Chunk(t, next, pred, "catch-up (" + t.highWater + ", " + newMax + "]",
                         run.workDir.root().resolve(t.dirName()).resolve(String.format("%06d.csv", next))));
                 t.highWater = newMax;

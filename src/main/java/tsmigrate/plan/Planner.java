@@ -47,10 +47,12 @@ public class Planner {
             Connection c = run.snapshotHolder != null ? run.snapshotHolder : Pg.connect("source", run.cfg.source);
             try {
                 tables.addAll(listTables(c, run));
+                java.util.Map<String, tsmigrate.timescale.SourceHypertables.Hypertable> hts = tsmigrate.timescale.SourceHypertables.read(c);
                 int n = 0;
                 for (TableInfo t : tables) {
                     t.number = ++n;
-                    chunks.addAll(chunksFor(c, run, t));
+                    var ht = hts.get(t.key());
+                    chunks.addAll(ht != null ? hypertableChunks(c, run, t, ht) : chunksFor(c, run, t));
                 }
             } finally {
                 if (c != run.snapshotHolder) Pg.closeQuietly(c);
@@ -210,6 +212,45 @@ public class Planner {
         }
         LOG.info("plan: {} -> {} chunk(s), {}", t.qualified(), chunks.size(), t.split);
         return chunks;
+    }
+
+    /**
+     * A source hypertable: one chunk per source chunk range (its real boundaries), read without ONLY (its rows
+     * live in its chunks; compressed ones decompress as they are read). The last range stops at the
+     * high-water mark, like any time split, so --catch-up can take what comes after.
+     */
+    List<Chunk> hypertableChunks(Connection c, MigrationRun run, TableInfo t, tsmigrate.timescale.SourceHypertables.Hypertable ht)
+            throws SQLException {
+        t.hypertableOnSource = true;
+        Path dir = run.workDir.root().resolve(t.dirName());
+        String qc = Pg.ident(ht.timeColumn());
+        String cast = " AS " + ht.timeType() + ")";
+        String max = Pg.queryString(c, "SELECT max(" + qc + ")::text FROM " + t.qualified());
+        boolean finiteTime = !ht.integerTime();
+        String hwm = max == null ? null : ht.integerTime() ? max : Pg.literal(max);
+        List<Chunk> out = new ArrayList<>();
+        List<tsmigrate.timescale.SourceHypertables.ChunkRange> ranges = ht.chunks();
+        int n = 0;
+        for (tsmigrate.timescale.SourceHypertables.ChunkRange r : ranges) {
+            List<String> conds = new ArrayList<>();
+            if (r.start() != null) conds.add(qc + " >= CAST(" + r.start() + cast);
+            if (r.end() != null) conds.add(qc + " < CAST(" + r.end() + cast);
+            n++;
+            if (n == ranges.size() && hwm != null) {
+                conds.add("(" + qc + " <= CAST(" + hwm + cast + (finiteTime ? " OR " + qc + " = CAST('infinity'" + cast : "") + ")");
+            }
+            out.add(new Chunk(t, n, conds.isEmpty() ? null : String.join(" AND ", conds),
+                    "[" + (r.start() == null ? "-inf" : r.start()) + ", " + (r.end() == null ? "+inf" : r.end()) + ")"
+                            + (r.compressed() ? " compressed" : ""),
+                    dir.resolve(String.format("%06d.csv", n))));
+        }
+        if (out.isEmpty()) out.add(new Chunk(t, 1, null, "all rows", dir.resolve(String.format("%06d.csv", 1))));
+        t.timeColumn = ht.timeColumn();
+        t.timeType = ht.timeType();
+        t.highWater = max;
+        t.split = "by the source's " + ranges.size() + " hypertable chunk range(s) on " + ht.timeColumn() + " (" + ht.timeType() + ")";
+        LOG.info("plan: {} -> {} chunk(s), {}", t.qualified(), out.size(), t.split);
+        return out;
     }
 
     /** {name, type, notnull "t"/"f"} of the column to split on, or null. */

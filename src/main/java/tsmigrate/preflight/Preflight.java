@@ -46,6 +46,10 @@ public class Preflight {
             if (run.runs("pre-data") || run.runs("post-data")) checkTools(run); // no pg_dump needed otherwise
             Planner.validateInterval(tgt, run.cfg.chunkInterval);
             Planner.validateSelection(src, run);
+            if (run.runs("hypertables")) tsmigrate.timescale.TimescaleSteps.validateConfig(src, tgt, run.cfg);
+            if (run.runs("preflight")) {
+                for (String w : tsmigrate.timescale.TimescaleSteps.preflightWarnings(src, tgt)) run.warn("preflight: " + w);
+            }
             boolean known = run.state.exists(tgt);
             if (known && run.cfg.restart) {
                 confirmRestart(run);

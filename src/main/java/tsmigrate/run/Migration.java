@@ -74,6 +74,7 @@ public final class Migration {
         main.bind("analyze", new Analyze());
         main.bind("verifier", new tsmigrate.verify.Verifier());
         main.bind("catchUp", new tsmigrate.plan.CatchUp());
+        main.bind("timescale", new tsmigrate.timescale.TimescaleSteps());
         main.bind("retryTransient", new tsmigrate.copy.RetryTransient(cfg.retries));
         main.bind("copyPool", pool);
         main.addInitialProperty("tsmigrate.retries", String.valueOf(cfg.retries));

@@ -7,6 +7,11 @@ public class Steps {
         tsmigrate.report.StatusFile.write(run, null);
     }
 
+    /** For steps whose bean returns its counts. */
+    public void counted(MigrationRun run, String step, String counts) {
+        run.counts(step, counts);
+    }
+
     public void ended(MigrationRun run, String step) {
         run.stepEnded(step);
         tsmigrate.report.StatusFile.write(run, null);
