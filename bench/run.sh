@@ -560,7 +560,7 @@ REPORT="$TMP/report.md"
   done
   # heap across sizes: the other result files of this folder
   if uses tsmigrate-verify && ls "$BENCH_DIR"/results/*.md >/dev/null 2>&1; then
-    echo "- earlier results in bench/results (rows: tsmigrate peak heap MiB): $(grep -ho 'tsbench-data rows=[0-9]* heap_verify=[0-9a-z/]*' "$BENCH_DIR"/results/*.md 2>/dev/null | sed 's/tsbench-data rows=\([0-9]*\) heap_verify=\(.*\)/\1: \2/' | sort -n | tr '\n' ';' | sed 's/;$//; s/;/; /g')"
+    echo "- earlier results in bench/results (rows: tsmigrate peak heap MiB (commit)): $(grep -ho 'tsbench-data rows=[0-9]* heap_verify=[0-9a-z/]* commit=[0-9a-z]*' "$BENCH_DIR"/results/*.md 2>/dev/null | sed 's/tsbench-data rows=\([0-9]*\) heap_verify=\([^ ]*\) commit=\(.*\)/\1: \2 (\3)/' | sort -n | tr '\n' ';' | sed 's/;$//; s/;/; /g')"
   fi
   echo
   echo "## Every run, in the order they ran"
@@ -586,7 +586,7 @@ REPORT="$TMP/report.md"
   if [ ${#FAILED[@]} -gt 0 ]; then echo; echo "Failed runs: ${FAILED[*]}"; fi
   hv=n/a; if uses tsmigrate-verify; then d=$(best_run tsmigrate-verify); [ -z "$d" ] || hv=$(cat "$d/heap"); fi
   echo
-  echo "<!-- tsbench-data rows=$ROWS heap_verify=$hv -->"
+  echo "<!-- tsbench-data rows=$ROWS heap_verify=$hv commit=$(commit_of_jar | cut -c1-12 | tr -d ' ') -->"
 } >"$REPORT"
 
 mkdir -p "$BENCH_DIR/results"
