@@ -130,10 +130,6 @@ public final class ConnInfo {
         return new ConnInfo(user, newPassword, host, port, database, params);
     }
 
-    public ConnInfo withDatabase(String db) {
-        return new ConnInfo(user, password, host, port, db, params);
-    }
-
     public String user() { return user; }
     public String password() { return password; }
     public boolean hasPassword() { return password != null; }

@@ -73,16 +73,8 @@ public final class Chunk {
                 + " FROM " + only(onTarget) + table.qualified() + (predicate == null ? "" : " WHERE " + predicate);
     }
 
-    public String copyOutSql() {
-        return copyOutSql("csv");
-    }
-
     public String copyOutSql(String format) {
         return "COPY (" + selectSql() + ") TO STDOUT (FORMAT " + format(format) + ")";
-    }
-
-    public String copyInSql() {
-        return copyInSql("csv");
     }
 
     public String copyInSql(String format) {
