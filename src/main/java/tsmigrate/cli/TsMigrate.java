@@ -201,10 +201,16 @@ public final class TsMigrate implements Callable<Integer> {
         boolean yes;
         @Option(names = "--catch-up", description = "After a finished migration: copy the rows written to the source since (time above each table's high-water mark).")
         boolean catchUp;
+        @Option(names = "--dry-run", description = "Show what would happen (the plan verb) and write nothing.")
+        boolean dryRun;
 
         @Override
         public Integer call() throws Exception {
             JobConfig cfg = options.toConfig();
+            if (dryRun) {
+                tsmigrate.plan.DryRun.print(cfg, System.out);
+                return OK;
+            }
             cfg.restart = restart;
             cfg.yes = yes;
             cfg.catchUp = catchUp;

@@ -56,17 +56,25 @@ public class TimescaleSteps {
             return NO_TARGET;
         }
         Map<String, HypertableDef> wanted = new LinkedHashMap<>(tsSource ? TsCatalog.hypertables(src) : Map.of());
+        Set<String> onSource = Set.copyOf(wanted.keySet());
         for (Map.Entry<String, JobConfig.HypertableSpec> e : run.cfg.hypertables.entrySet()) {
             HypertableDef fromSpec = fromSpec(tgt, e.getKey(), e.getValue());
             HypertableDef source = wanted.get(e.getKey());
             if (source != null) {
                 // The user's time column and interval win; the source's other dimensions and compression stay.
                 List<Dim> dims = new ArrayList<>(fromSpec.dims());
+                Dim st = source.primary();
+                Dim ft = fromSpec.primary();
+                if (st.column().equals(ft.column()) && st.nowFunc() != null) {
+                    // same integer time column: keep its integer_now function
+                    dims.set(0, new Dim(1, ft.column(), ft.type(), true, ft.timeInterval(), ft.integerInterval(), st.nowFuncSchema(),
+                            st.nowFunc(), null, st.partFuncSchema(), st.partFunc()));
+                }
                 for (Dim d : source.dims().subList(1, source.dims().size())) {
                     if (!d.column().equals(fromSpec.primary().column())) dims.add(d);
                 }
                 fromSpec = new HypertableDef(source.schema(), source.table(), dims, source.compressionEnabled(), source.segmentBy(),
-                        source.orderBy(), source.compressChunkInterval());
+                        source.orderBy(), source.compressChunkInterval(), source.sparseIndexes());
             }
             wanted.put(e.getKey(), fromSpec);
         }
@@ -84,13 +92,13 @@ public class TimescaleSteps {
         int compression = 0;
         for (HypertableDef h : wanted.values()) {
             HypertableDef there = present.get(h.key());
-            boolean fromSource = !run.cfg.hypertables.containsKey(h.key());
             if (there == null) {
                 if (!relationExists(tgt, h.schema(), h.table())) {
                     throw new StepFailure("hypertables: the table " + h.qualified() + " does not exist on the target; pre-data creates it"
                             + " (run pre-data first, or create the table on the target)");
                 }
-                createHypertable(tgt, h, !fromSource);
+                // A source hypertable's indexes come with post-data, as the source has them; a plain table gets the procedure's defaults.
+                createHypertable(tgt, h, !onSource.contains(h.key()));
                 created++;
                 LOG.info("hypertables: {} is a hypertable on {} ({})", h.qualified(), h.primary().column(), describeInterval(h.primary()));
             } else {
@@ -142,7 +150,7 @@ public class TimescaleSteps {
             throw new UserError("hypertables: the time column '" + spec.timeColumn + "' of " + key + " does not exist.",
                     "Set timeColumn to one of the table's columns: " + String.join(", ", columnNames(tgt, table[0], table[1])) + ".");
         }
-        return new HypertableDef(table[0], table[1], List.of(specDim(key, spec, type)), false, List.of(), List.of(), null);
+        return new HypertableDef(table[0], table[1], List.of(specDim(key, spec, type)), false, List.of(), List.of(), null, null);
     }
 
     private static Dim specDim(String key, JobConfig.HypertableSpec spec, String type) {
@@ -175,7 +183,6 @@ public class TimescaleSteps {
         if (t.partFunc() != null && t.partFuncSchema() != null) {
             sql.append(", time_partitioning_func => ").append(Sql.regproc(t.partFuncSchema(), t.partFunc()));
         }
-        // Source hypertables get their indexes from post-data, exactly as the source has them.
         sql.append(", create_default_indexes => ").append(defaultIndexes).append(", if_not_exists => true, migrate_data => true)");
         try {
             Sql.exec(tgt, sql.toString());
@@ -228,6 +235,9 @@ public class TimescaleSteps {
             List<String> parts = new ArrayList<>();
             for (TsCatalog.OrderBy o : h.orderBy()) parts.add(o.sql());
             opts.append(", timescaledb.compress_orderby = ").append(Pg.literal(String.join(", ", parts)));
+        }
+        if (h.sparseIndexes() != null && !h.orderBy().isEmpty()) {
+            opts.append(", timescaledb.compress_index = ").append(Pg.literal(h.sparseIndexes()));
         }
         if (h.compressChunkInterval() != null) {
             opts.append(", timescaledb.compress_chunk_time_interval = ").append(Pg.literal(h.compressChunkInterval()));
@@ -582,10 +592,16 @@ public class TimescaleSteps {
     /** alter_job for everything that differs from the source: schedule, limits, retries, scheduled, config (ids mapped), name. */
     private static void alterJob(Connection tgt, JobDef j, JobDef now, Set<String> args) throws SQLException {
         List<String> set = new ArrayList<>();
-        if (!j.scheduleInterval().equals(now.scheduleInterval())) set.add("schedule_interval => CAST(" + Pg.literal(j.scheduleInterval()) + " AS interval)");
-        if (!j.maxRuntime().equals(now.maxRuntime())) set.add("max_runtime => CAST(" + Pg.literal(j.maxRuntime()) + " AS interval)");
+        if (j.scheduleInterval() != null && !j.scheduleInterval().equals(now.scheduleInterval())) {
+            set.add("schedule_interval => CAST(" + Pg.literal(j.scheduleInterval()) + " AS interval)");
+        }
+        if (j.maxRuntime() != null && !j.maxRuntime().equals(now.maxRuntime())) {
+            set.add("max_runtime => CAST(" + Pg.literal(j.maxRuntime()) + " AS interval)");
+        }
         if (j.maxRetries() != now.maxRetries()) set.add("max_retries => " + j.maxRetries());
-        if (!j.retryPeriod().equals(now.retryPeriod())) set.add("retry_period => CAST(" + Pg.literal(j.retryPeriod()) + " AS interval)");
+        if (j.retryPeriod() != null && !j.retryPeriod().equals(now.retryPeriod())) {
+            set.add("retry_period => CAST(" + Pg.literal(j.retryPeriod()) + " AS interval)");
+        }
         if (j.scheduled() != now.scheduled()) set.add("scheduled => " + j.scheduled());
         String config = mappedConfig(tgt, j.config(), now.config());
         if (config != null) set.add("config => CAST(" + Pg.literal(config) + " AS jsonb)");
@@ -596,7 +612,7 @@ public class TimescaleSteps {
             set.add("initial_start => CAST(" + Pg.literal(j.initialStart()) + " AS timestamptz)");
         }
         if (args.contains("check_config") && j.checkName() != null && !j.policy()
-                && !(j.checkName().equals(now.checkName()) && j.checkSchema().equals(now.checkSchema()))) {
+                && !(j.checkName().equals(now.checkName()) && java.util.Objects.equals(j.checkSchema(), now.checkSchema()))) {
             set.add("check_config => " + Sql.regproc(j.checkSchema(), j.checkName()));
         }
         String name = customName(j);

@@ -48,8 +48,12 @@ final class TsCatalog {
         }
     }
 
+    /**
+     * @param sparseIndexes the sparse indexes set with timescaledb.compress_index (TimescaleDB 2.22+), as that option's
+     *                      text, e.g. {@code bloom("b"), minmax("c")}; null when none was configured
+     */
     record HypertableDef(String schema, String table, List<Dim> dims, boolean compressionEnabled, List<String> segmentBy,
-                         List<OrderBy> orderBy, String compressChunkInterval) {
+                         List<OrderBy> orderBy, String compressChunkInterval, String sparseIndexes) {
         String key() {
             return Sql.key(schema, table);
         }
@@ -109,6 +113,7 @@ final class TsCatalog {
         Map<String, List<OrderBy>> order = new LinkedHashMap<>();
         compressionSettings(c, segment, order);
         Map<String, String> compressInterval = compressIntervals(c);
+        Map<String, String> sparse = sparseIndexes(c);
         for (Map<String, String> h : hts) {
             String schema = h.get("hypertable_schema");
             String table = h.get("hypertable_name");
@@ -116,7 +121,7 @@ final class TsCatalog {
             List<Dim> d = dims.getOrDefault(key, List.of());
             if (d.isEmpty()) continue;
             out.put(key, new HypertableDef(schema, table, d, Sql.bool(h.get("compression_enabled")), segment.getOrDefault(key, List.of()),
-                    order.getOrDefault(key, List.of()), compressInterval.get(key)));
+                    order.getOrDefault(key, List.of()), compressInterval.get(key), sparse.get(key)));
         }
         return out;
     }
@@ -126,17 +131,15 @@ final class TsCatalog {
         Set<String> dcols = Sql.columns(c, INFO, "dimensions");
         // The view names integer_now_func and the partitioning function without their schema; the catalog has both.
         Map<String, String[]> funcs = new LinkedHashMap<>();
-        if (Sql.columns(c, "_timescaledb_catalog", "dimension").contains("integer_now_func_schema")) {
-            try {
-                for (Map<String, String> r : Sql.rows(c, "SELECT h.schema_name, h.table_name, d.column_name, d.integer_now_func_schema,"
-                        + " d.integer_now_func, d.partitioning_func_schema, d.partitioning_func FROM _timescaledb_catalog.dimension d"
-                        + " JOIN _timescaledb_catalog.hypertable h ON h.id = d.hypertable_id")) {
-                    funcs.put(Sql.key(r.get("schema_name"), r.get("table_name")) + "\u0000" + r.get("column_name"),
-                            new String[] {r.get("integer_now_func_schema"), r.get("integer_now_func"), r.get("partitioning_func_schema"),
-                                    r.get("partitioning_func")});
-                }
-            } catch (SQLException e) {
-                // no read access to the catalog: fall back to the view's unqualified name below
+        // Checked, not tried: a failed statement would abort the caller's transaction (the planner reads inside its snapshot).
+        if (Sql.columns(c, "_timescaledb_catalog", "dimension").contains("integer_now_func_schema") && Sql.bool(Sql.one(c,
+                "SELECT has_table_privilege('_timescaledb_catalog.dimension', 'SELECT') AND has_table_privilege('_timescaledb_catalog.hypertable', 'SELECT')"))) {
+            for (Map<String, String> r : Sql.rows(c, "SELECT h.schema_name, h.table_name, d.column_name, d.integer_now_func_schema,"
+                    + " d.integer_now_func, d.partitioning_func_schema, d.partitioning_func FROM _timescaledb_catalog.dimension d"
+                    + " JOIN _timescaledb_catalog.hypertable h ON h.id = d.hypertable_id")) {
+                funcs.put(Sql.key(r.get("schema_name"), r.get("table_name")) + "\u0000" + r.get("column_name"),
+                        new String[] {r.get("integer_now_func_schema"), r.get("integer_now_func"), r.get("partitioning_func_schema"),
+                                r.get("partitioning_func")});
             }
         }
         Map<String, List<Dim>> out = new LinkedHashMap<>();
@@ -209,6 +212,22 @@ final class TsCatalog {
         return out;
     }
 
+    /** The configured sparse indexes (source "config"; automatic ones are TimescaleDB's own choice), by hypertable. */
+    private static Map<String, String> sparseIndexes(Connection c) throws SQLException {
+        Map<String, String> out = new LinkedHashMap<>();
+        if (!Sql.columns(c, INFO, "hypertable_compression_settings").contains("index")) return out;
+        for (Map<String, String> r : Sql.rows(c, "SELECT n.nspname, cl.relname, e ->> 'type' AS type, e ->> 'column' AS col"
+                + " FROM timescaledb_information.hypertable_compression_settings s JOIN pg_catalog.pg_class cl ON cl.oid = s.hypertable"
+                + " JOIN pg_catalog.pg_namespace n ON n.oid = cl.relnamespace"
+                + " CROSS JOIN LATERAL jsonb_array_elements(CASE jsonb_typeof(s.index) WHEN 'array' THEN s.index ELSE '[]' END)"
+                + " WITH ORDINALITY AS x(e, i) WHERE e ->> 'source' = 'config' ORDER BY 1, 2, x.i")) {
+            String type = r.get("type");
+            if (type == null || r.get("col") == null || !type.matches("[a-z_][a-z0-9_]*")) continue;
+            out.merge(Sql.key(r.get("nspname"), r.get("relname")), type + "(" + Pg.ident(r.get("col")) + ")", (a, b) -> a + ", " + b);
+        }
+        return out;
+    }
+
     // ---- continuous aggregates ----
 
     /**
@@ -268,10 +287,25 @@ final class TsCatalog {
         T run() throws SQLException;
     }
 
-    /** Runs work in a short transaction with SET LOCAL search_path (the session is shared on single-backend servers). */
+    /**
+     * Runs work under the search path of {@link #searchPath}: in a short transaction with SET LOCAL (the session is
+     * shared on single-backend servers), or, inside the caller's transaction, set and put back.
+     */
     static <T> T withSearchPath(Connection c, SqlWork<T> work) throws SQLException {
-        String path = searchPath(c);
-        boolean auto = c.getAutoCommit();
+        return withPath(c, searchPath(c), work);
+    }
+
+    /** Runs work with this search_path (SQL text, already quoted), then puts the session's back. */
+    static <T> T withPath(Connection c, String path, SqlWork<T> work) throws SQLException {
+        if (!c.getAutoCommit()) {
+            String old = Sql.one(c, "SELECT current_setting('search_path')");
+            Sql.one(c, "SELECT set_config('search_path', ?, true)", path);
+            try {
+                return work.run();
+            } finally {
+                Sql.one(c, "SELECT set_config('search_path', ?, true)", old);
+            }
+        }
         c.setAutoCommit(false);
         try {
             Sql.exec(c, "SET LOCAL search_path = " + path);
@@ -286,7 +320,7 @@ final class TsCatalog {
             }
             throw e;
         } finally {
-            c.setAutoCommit(auto);
+            c.setAutoCommit(true);
         }
     }
 

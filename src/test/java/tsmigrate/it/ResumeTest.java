@@ -139,4 +139,26 @@ class ResumeTest {
         assertEquals(TsMigrate.USAGE, bad.exit());
         assertTrue(bad.err().contains("Unknown step 'indexes'"), bad.err());
     }
+
+    @Test
+    void planAndDryRunWriteNothing() throws Exception {
+        String[] dbs = Clusters.newPair("dryrun");
+        Clusters.runSql(Clusters.source(), dbs[0], SOURCE);
+        for (String verb : new String[] {"plan", "migrate --dry-run"}) {
+            String[] a = args(dbs);
+            a[5] = work.resolve("never").toString(); // --work-dir
+            String[] words = verb.split(" ");
+            String[] all = new String[words.length + a.length];
+            System.arraycopy(words, 0, all, 0, words.length);
+            System.arraycopy(a, 0, all, words.length, a.length);
+            Cli.Result r = Cli.run(all);
+            assertEquals(0, r.exit(), r.all());
+            assertTrue(r.out().contains("\"public\".\"m\"") && r.out().contains("14") && r.out().contains("nothing written"), r.out());
+        }
+        assertTrue(!java.nio.file.Files.exists(work.resolve("never")), "no work dir");
+        try (Connection t = Clusters.target().connect(dbs[1])) {
+            assertEquals(null, Pg.queryString(t, "SELECT to_regnamespace('tsmigrate')::text"), "no state on the target");
+            assertEquals("0", Pg.queryString(t, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"));
+        }
+    }
 }

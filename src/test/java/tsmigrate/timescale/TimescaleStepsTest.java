@@ -11,7 +11,10 @@ import java.util.Map;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.condition.EnabledIf;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,6 +29,7 @@ import tsmigrate.run.MigrationRun;
  * (pre-data cannot run: pg_dump 15 cannot dump PostgreSQL 17); the test copies the rows itself in place of the data step.
  */
 @EnabledIf(value = "tsmigrate.it.PgliteFront#available", disabledReason = "node >= 20 is not installed")
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class TimescaleStepsTest {
     static PgliteFront source;
     static PgliteFront target;
@@ -47,6 +51,7 @@ class TimescaleStepsTest {
     }
 
     @Test
+    @Order(1)
     void everyTimescaleObjectArrivesAsOnTheSource() throws Exception {
         try (Connection s = source.connect(); Connection t = target.connect()) {
             TsFixture.run(s, TsFixture.TABLES);
@@ -138,6 +143,43 @@ class TimescaleStepsTest {
                     + " 2024-01-01 23:00:00+00, older than the oldest row of \"Sales Ops\".\"Orders Log\" (2024-01-02 00:00:00+00): the target"
                     + " recomputes it from the rows it gets, so those buckets will be lost", w.get(0));
             assertFalse(w.get(0).contains("daily"));
+        }
+    }
+
+    /**
+     * The job file's hypertables section overrides a source hypertable's chunk interval: the target's chunks do not
+     * match the source's, and compression follows the time ranges (a target chunk is compressed when every source
+     * chunk it overlaps was).
+     */
+    @Test
+    @Order(2)
+    void compressionFollowsTimeRangesWhenTheChunkIntervalDiffers() throws Exception {
+        try (Connection s = source.connect(); Connection t = target.connect()) {
+            TsFixture.run(s, """
+                    CREATE TABLE "Sales Ops".resized (t timestamptz NOT NULL, v int);
+                    SELECT create_hypertable('"Sales Ops".resized', 't', chunk_time_interval => interval '1 day');
+                    INSERT INTO "Sales Ops".resized SELECT g, 1 FROM generate_series(timestamptz '2024-02-01', timestamptz '2024-02-05 23:00', interval '1 hour') g;
+                    ALTER TABLE "Sales Ops".resized SET (timescaledb.compress);
+                    SELECT count(*) FROM (SELECT compress_chunk(c) FROM show_chunks('"Sales Ops".resized', older_than => timestamptz '2024-02-03') c) x;
+                    """);
+            TsFixture.run(t, "CREATE TABLE \"Sales Ops\".resized (t timestamptz NOT NULL, v int);");
+        }
+        MigrationRun run = TsFixture.run(source, target, work);
+        run.cfg.hypertables.put("Sales Ops.resized", new tsmigrate.config.JobConfig.HypertableSpec("t", "12 hours"));
+        TimescaleSteps steps = new TimescaleSteps();
+        assertEquals("3 hypertables (1 created, 2 already there), 0 space/extra dimensions, 0 integer_now functions, compression enabled on 1",
+                steps.hypertables(run));
+        try (Connection s = Pg.connect("source", run.cfg.source); Connection t = Pg.connect("target", run.cfg.target)) {
+            TsFixture.copyData(s, t, Pg.qualified("Sales Ops", "resized"));
+        }
+        assertEquals("4 chunks compressed in 1 hypertables", steps.compress(run));
+        try (Connection t = target.connect()) {
+            assertEquals(List.of(List.of("d=2024-02-01", "z=t", "n=2"), List.of("d=2024-02-02", "z=t", "n=2"), List.of("d=2024-02-03", "z=f", "n=2"),
+                    List.of("d=2024-02-04", "z=f", "n=2"), List.of("d=2024-02-05", "z=f", "n=2")),
+                    TsFixture.rows(t, "SELECT range_start::date AS d, is_compressed AS z, count(*) AS n FROM timescaledb_information.chunks"
+                            + " WHERE hypertable_name = 'resized' GROUP BY 1, 2 ORDER BY 1"));
+            assertEquals(List.of(List.of("time_interval=12:00:00")),
+                    TsFixture.rows(t, "SELECT time_interval FROM timescaledb_information.dimensions WHERE hypertable_name = 'resized'"));
         }
     }
 }

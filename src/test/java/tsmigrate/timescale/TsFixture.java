@@ -40,7 +40,7 @@ final class TsFixture {
             SELECT create_hypertable('"Sales Ops"."Orders Log"', 'Time', chunk_time_interval => interval '1 day');
             SELECT add_dimension('"Sales Ops"."Orders Log"', 'Device Id', number_partitions => 3);
             INSERT INTO "Sales Ops"."Orders Log" SELECT t, (extract(epoch FROM t)::int / 3600) % 5, (extract(epoch FROM t)::int % 1000) / 7.0, 'n' || (extract(epoch FROM t)::int % 13) FROM generate_series(timestamptz '2024-01-01', timestamptz '2024-01-10 12:00', interval '1 hour') t;
-            ALTER TABLE "Sales Ops"."Orders Log" SET (timescaledb.compress, timescaledb.compress_segmentby = '"Device Id"', timescaledb.compress_orderby = '"Time" DESC, value NULLS FIRST');
+            ALTER TABLE "Sales Ops"."Orders Log" SET (timescaledb.compress, timescaledb.compress_segmentby = '"Device Id"', timescaledb.compress_orderby = '"Time" DESC, value NULLS FIRST', timescaledb.compress_index = 'bloom("Note, ""quoted""\"), minmax(value)');
             SELECT count(compress_chunk(c)) FROM show_chunks('"Sales Ops"."Orders Log"', older_than => timestamptz '2024-01-04') c;
             SELECT create_hypertable('ticks', 'ts', chunk_time_interval => 1000);
             SELECT set_integer_now_func('ticks', 'ticks_now');
