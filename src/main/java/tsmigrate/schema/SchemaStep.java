@@ -59,6 +59,17 @@ public class SchemaStep {
             endOrphans(run, appName(run, "pg_restore"));
         }
         if (jobs > 1) restoreArgs.add("--jobs=" + jobs);
+        // TimescaleDB refuses ALTER TABLE ONLY on a hypertable: its constraints are added after pg_restore, without ONLY.
+        List<tsmigrate.timescale.HypertableConstraints.Constraint> onHypertables = section.equals("post-data")
+                ? hypertableConstraints(run) : List.of();
+        if (!onHypertables.isEmpty()) {
+            Path list = run.path("post-data.list");
+            Process p = new ProcessBuilder(pgRestore.path(), "--list", "--file=" + list, dump.toString()).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            if (p.waitFor() != 0) throw new StepFailure(section + ": pg_restore --list failed:\n" + out.strip());
+            Files.writeString(list, tsmigrate.timescale.HypertableConstraints.excludeFromList(Files.readString(list), onHypertables));
+            restoreArgs.add("--use-list=" + list);
+        }
         restoreArgs.add(dump.toString());
         // Index builds are most of post-data: give each restore job more sort memory than the 64 MB default.
         java.util.Map<String, String> env = section.equals("post-data")
@@ -74,12 +85,33 @@ public class SchemaStep {
         if (r.exitCode() != 0 && log.warnings.isEmpty()) {
             throw new StepFailure(section + ": pg_restore failed (exit " + r.exitCode() + "):\n" + r.stderr().strip());
         }
+        if (!onHypertables.isEmpty()) {
+            try (java.sql.Connection t = tsmigrate.db.Pg.connect("target", run.cfg.target)) {
+                int n = tsmigrate.timescale.HypertableConstraints.apply(t, onHypertables);
+                LOG.info("{}: {} constraint(s) of hypertables added without ONLY", section, n);
+            } catch (java.sql.SQLException e) {
+                throw new StepFailure(section + ": " + e.getMessage());
+            }
+        }
         Files.move(dump, run.path(section + ".dump"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         dump = run.path(section + ".dump");
         String counts = Files.size(dump) + " bytes of dump, " + log.warnings.size() + " harmless warning(s)" + (redo ? ", redone" : "");
         run.counts(section, counts);
         LOG.debug("{}: restored {}", section, dump);
         return counts;
+    }
+
+    /** Constraints of the target's hypertables (and foreign keys to them), read from the source. */
+    private static List<tsmigrate.timescale.HypertableConstraints.Constraint> hypertableConstraints(MigrationRun run) {
+        try (java.sql.Connection t = tsmigrate.db.Pg.connect("target", run.cfg.target)) {
+            java.util.Set<String> hts = tsmigrate.plan.Planner.hypertables(t);
+            if (hts.isEmpty()) return List.of();
+            try (java.sql.Connection s = tsmigrate.db.Pg.connect("source", run.cfg.source)) {
+                return tsmigrate.timescale.HypertableConstraints.read(s, hts);
+            }
+        } catch (java.sql.SQLException e) {
+            throw new StepFailure("post-data: cannot read the constraints of hypertables: " + e.getMessage());
+        }
     }
 
     /**
