@@ -60,6 +60,7 @@ public class CopyStep {
         for (Chunk ch : run.getChunks()) if (ch.state.equals("planned") || ch.state.equals("exported")) p.expect(ch.table.key(), 1);
         try (Connection c = run.state.connect()) {
             run.state.stepRunning(c, "data");
+            if (todo > 0) Autovacuum.pause(run);
         } catch (SQLException e) {
             throw new IllegalStateException("cannot record the data step: " + e.getMessage(), e);
         }
@@ -318,6 +319,7 @@ public class CopyStep {
         try (Connection c = run.state.connect()) {
             if (run.state.remaining(c) == 0) run.state.stepDone(c, "data", run.stepCounts().get("data"));
         }
+        if (!run.runs("post-data")) Autovacuum.resume(run); // otherwise post-data resumes it after the index builds
     }
 
     /** Closes connections, timers and the lease heartbeat; also called by the migration on any failure. */

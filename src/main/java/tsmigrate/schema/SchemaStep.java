@@ -32,6 +32,7 @@ public class SchemaStep {
             run.counts("post-data", "already applied");
         }
         run.releaseSnapshot(); // its last reader (pg_dump --section=post-data) is done
+        tsmigrate.copy.Autovacuum.resume(run); // paused while loading (by this run or an earlier one); indexes are built now
     }
 
     /**

@@ -66,6 +66,7 @@ public final class StateStore {
                 high_water text,
                 PRIMARY KEY (migration, table_no)
             );
+            ALTER TABLE tsmigrate.source_table ADD COLUMN IF NOT EXISTS autovacuum_paused boolean NOT NULL DEFAULT false;
             CREATE TABLE IF NOT EXISTS tsmigrate.chunk (
                 migration text NOT NULL,
                 table_no int NOT NULL,

@@ -128,6 +128,8 @@ class KillAndResumeIT {
                     "every chunk in flight was finished or released");
             assertEquals("pending", Pg.queryString(t, "SELECT CASE WHEN count(*) > 0 THEN 'pending' END FROM tsmigrate.chunk"
                     + " WHERE state = 'planned'"), "it stopped before the end");
+            assertEquals("{autovacuum_enabled=off}", Pg.queryString(t, "SELECT reloptions::text FROM pg_class WHERE oid = 'public.m'::regclass"),
+                    "autovacuum is paused while the table is loaded (the final schema comparison shows it is reset)");
         }
         Process again = start(cmd(dbs, "migrate", "--work-dir", work.resolve("wd").toString(), "--workers", "2"), log);
         assertTrue(again.waitFor(5, TimeUnit.MINUTES));
