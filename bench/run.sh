@@ -84,10 +84,11 @@ CONTENDERS=()
 IFS=',' read -r -a only_list <<<"$ONLY"
 want() { local w; for w in "${only_list[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
 for w in "${only_list[@]}"; do
-  case "$w" in tsmigrate|tsmigrate-verify|tsmigrate-noverify|pgcopydb|psql) ;; *) die "--only: unknown contender '$w'" ;; esac
+  case "$w" in tsmigrate|tsmigrate-verify|tsmigrate-noverify|tsmigrate-stream|pgcopydb|psql) ;; *) die "--only: unknown contender '$w'" ;; esac
 done
 if want tsmigrate || want tsmigrate-verify; then CONTENDERS+=(tsmigrate-verify); fi
 if want tsmigrate || want tsmigrate-noverify; then CONTENDERS+=(tsmigrate-noverify); fi
+if want tsmigrate || want tsmigrate-stream; then CONTENDERS+=(tsmigrate-stream); fi
 if want pgcopydb; then CONTENDERS+=(pgcopydb); fi
 if want psql; then CONTENDERS+=(psql); fi
 [ ${#CONTENDERS[@]} -gt 0 ] || die "--only selects nothing"
@@ -321,6 +322,7 @@ write_job() { # write_job FILE: a job file whose passwords come from the environ
 run_tsmigrate() { # run_tsmigrate DIR verify|noverify
   local dir=$1 mode=$2 extra=()
   [ "$mode" = noverify ] && extra+=(--no-verify)
+  [ "$mode" = stream ] && extra+=(--stream --no-verify)
   write_job "$dir/job.yaml"
   # cwd = the run folder, so the routes built into the jar are used (no ./routes there)
   local rc=0
@@ -437,6 +439,7 @@ run_one() { # run_one CONTENDER RUN
     case "$c" in
       tsmigrate-verify) run_tsmigrate "$dir" verify ;;
       tsmigrate-noverify) run_tsmigrate "$dir" noverify ;;
+      tsmigrate-stream) run_tsmigrate "$dir" stream ;;
       pgcopydb) run_pgcopydb "$dir" ;;
       psql) run_psql "$dir" ;;
     esac
@@ -495,6 +498,7 @@ row() { # row NAME WALL RSS_KIB HEAP ALLRUNS
 label() { case "$1" in
   tsmigrate-verify) echo "tsmigrate migrate (CSV files, --workers $WORKERS, verify on)" ;;
   tsmigrate-noverify) echo "tsmigrate migrate (CSV files, --workers $WORKERS, --no-verify)" ;;
+  tsmigrate-stream) echo "tsmigrate migrate --stream (no files, --workers $WORKERS, --no-verify)" ;;
   pgcopydb) echo "pgcopydb clone --table-jobs 2 --index-jobs 2" ;;
   psql) echo 'psql procedure (pg_dump pre-data, `\copy` out, `\copy` in, post-data, ANALYZE)' ;;
 esac; }
