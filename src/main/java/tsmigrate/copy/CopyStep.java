@@ -46,12 +46,15 @@ public class CopyStep {
     private volatile ScheduledExecutorService heartbeat;
 
     public void beginData(MigrationRun run) {
+        java.util.Map<tsmigrate.plan.TableInfo, Integer> perTable = new java.util.HashMap<>();
+        for (Chunk ch : run.getChunks()) perTable.merge(ch.table, 1, Integer::sum);
         long total = 0;
         int todo = 0;
         for (Chunk ch : run.getChunks()) {
             if (ch.state.equals("planned") || ch.state.equals("exported")) {
                 todo++;
-                total += ch.bytes > 0 ? ch.bytes : ch.table.bytes / Math.max(1, countOf(run, ch.table));
+                // an exported chunk's file size is known; otherwise guess the table's size spread evenly
+                total += ch.bytes > 0 ? ch.bytes : ch.table.bytes / perTable.get(ch.table);
             }
         }
         progress = new Progress("data", todo, total, false, run.cfg.progressSeconds);
@@ -72,10 +75,6 @@ public class CopyStep {
         });
         long every = Math.max(1, run.cfg.leaseSeconds / 3);
         heartbeat.scheduleWithFixedDelay(() -> renewLeases(run), every, every, TimeUnit.SECONDS);
-    }
-
-    private static long countOf(MigrationRun run, tsmigrate.plan.TableInfo t) {
-        return run.getChunks().stream().filter(c -> c.table == t).count();
     }
 
     private volatile Connection heartbeatConn;
