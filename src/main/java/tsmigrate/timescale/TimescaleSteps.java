@@ -36,11 +36,21 @@ public class TimescaleSteps {
 
     // ======================================================================================= hypertables
 
+    /** A step's work on one connection to each side, opened for the step and closed after it. */
+    @FunctionalInterface
+    private interface BothSides {
+        String run(Connection source, Connection target) throws SQLException;
+    }
+
+    private static String onBothSides(MigrationRun run, BothSides body) throws SQLException {
+        try (Connection src = Pg.connect("source", run.cfg.source); Connection tgt = Pg.connect("target", run.cfg.target)) {
+            return body.run(src, tgt);
+        }
+    }
+
     /** Step "hypertables", after pre-data and before the data load. */
     public String hypertables(MigrationRun run) throws Exception {
-        try (Connection src = Pg.connect("source", run.cfg.source); Connection tgt = Pg.connect("target", run.cfg.target)) {
-            return hypertables(run, src, tgt);
-        }
+        return onBothSides(run, (src, tgt) -> hypertables(run, src, tgt));
     }
 
     String hypertables(MigrationRun run, Connection src, Connection tgt) throws SQLException {
@@ -254,9 +264,7 @@ public class TimescaleSteps {
     /** After the data step: compress on the target the ranges compressed on the source (cfg.compressLikeSource). */
     public String compress(MigrationRun run) throws Exception {
         if (!run.cfg.compressLikeSource) return "skipped: compressLikeSource is off";
-        try (Connection src = Pg.connect("source", run.cfg.source); Connection tgt = Pg.connect("target", run.cfg.target)) {
-            return compress(run, src, tgt);
-        }
+        return onBothSides(run, (src, tgt) -> compress(run, src, tgt));
     }
 
     String compress(MigrationRun run, Connection src, Connection tgt) throws SQLException {
@@ -329,9 +337,7 @@ public class TimescaleSteps {
      * timescaledb.materialized_only=...) AS definition WITH NO DATA, then refresh, in dependency order.
      */
     public String caggs(MigrationRun run) throws Exception {
-        try (Connection src = Pg.connect("source", run.cfg.source); Connection tgt = Pg.connect("target", run.cfg.target)) {
-            return caggs(run, src, tgt);
-        }
+        return onBothSides(run, (src, tgt) -> caggs(run, src, tgt));
     }
 
     String caggs(MigrationRun run, Connection src, Connection tgt) throws SQLException {
@@ -436,9 +442,7 @@ public class TimescaleSteps {
      * max_retries, retry_period, scheduled; custom jobs via add_job(proc, schedule, config).
      */
     public String policies(MigrationRun run) throws Exception {
-        try (Connection src = Pg.connect("source", run.cfg.source); Connection tgt = Pg.connect("target", run.cfg.target)) {
-            return policies(run, src, tgt);
-        }
+        return onBothSides(run, (src, tgt) -> policies(run, src, tgt));
     }
 
     String policies(MigrationRun run, Connection src, Connection tgt) throws SQLException {
