@@ -48,22 +48,19 @@ public class CopyStep {
     public void beginData(MigrationRun run) {
         java.util.Map<tsmigrate.plan.TableInfo, Integer> perTable = new java.util.HashMap<>();
         for (Chunk ch : run.getChunks()) perTable.merge(ch.table, 1, Integer::sum);
+        List<Chunk> todo = run.getChunks().stream().filter(ch -> ch.state.equals("planned") || ch.state.equals("exported")).toList();
         long total = 0;
-        int todo = 0;
-        for (Chunk ch : run.getChunks()) {
-            if (ch.state.equals("planned") || ch.state.equals("exported")) {
-                todo++;
-                // an exported chunk's file size is known; otherwise guess the table's size spread evenly
-                total += ch.bytes > 0 ? ch.bytes : ch.table.bytes / perTable.get(ch.table);
-            }
+        for (Chunk ch : todo) {
+            // an exported chunk's file size is known; otherwise guess the table's size spread evenly
+            total += ch.bytes > 0 ? ch.bytes : ch.table.bytes / perTable.get(ch.table);
         }
-        progress = new Progress("data", todo, total, false, run.cfg.progressSeconds);
-        Progress p = progress;
-        progress.onTick(() -> tsmigrate.report.StatusFile.write(run, p));
-        for (Chunk ch : run.getChunks()) if (ch.state.equals("planned") || ch.state.equals("exported")) p.expect(ch.table.key(), 1);
+        Progress p = new Progress("data", todo.size(), total, false, run.cfg.progressSeconds);
+        progress = p;
+        p.onTick(() -> tsmigrate.report.StatusFile.write(run, p));
+        for (Chunk ch : todo) p.expect(ch.table.key(), 1);
         try (Connection c = run.state.connect()) {
             run.state.stepRunning(c, "data");
-            if (todo > 0) Autovacuum.pause(run);
+            if (!todo.isEmpty()) Autovacuum.pause(run);
         } catch (SQLException e) {
             throw new IllegalStateException("cannot record the data step: " + e.getMessage(), e);
         }
@@ -144,23 +141,51 @@ public class CopyStep {
         Path tmp = file.resolveSibling(file.getFileName() + ".part");
         WorkDir.createPrivateFile(tmp);
         long rows;
-        // One repeatable-read transaction: the fingerprint describes exactly the rows the COPY wrote.
+        try {
+            rows = inSourceTransaction(run, c, chunk, () -> {
+                try (FileOutputStream fos = new FileOutputStream(tmp.toFile())) {
+                    OutputStream out = new BufferedOutputStream(fos, BUFFER);
+                    if (gzip(run)) out = new java.util.zip.GZIPOutputStream(out, BUFFER) { { def.setLevel(1); } }; // speed over ratio
+                    long n = copyManager(c).copyOut(chunk.copyOutSql(run.cfg.copyFormat), out);
+                    if (out instanceof java.util.zip.GZIPOutputStream g) g.finish(); // the gzip trailer
+                    out.flush();
+                    fos.getFD().sync(); // durable before it gets its final name
+                    return n;
+                }
+            });
+        } catch (Exception e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        chunk.exportedRows = rows;
+        chunk.bytes = Files.size(file);
+        chunk.exportEndMs = System.currentTimeMillis();
+        run.state.markExported(target(run), chunk);
+        chunk.state = "exported";
+        tsmigrate.run.RunMetrics.chunkExported(run);
+    }
+
+    /** Work that reads a chunk on the source and returns the rows it read. */
+    @FunctionalInterface
+    private interface SourceRead {
+        long run() throws Exception;
+    }
+
+    /**
+     * Runs the read in one repeatable-read transaction on the source, inside the exported snapshot when there
+     * is one, then takes the chunk's fingerprint in the same transaction: it describes exactly the rows read.
+     */
+    private static long inSourceTransaction(MigrationRun run, Connection c, Chunk chunk, SourceRead read) throws Exception {
         c.setAutoCommit(false);
         try {
             Pg.exec(c, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
             if (run.snapshotId != null) joinSnapshot(run, c);
-            try (FileOutputStream fos = new FileOutputStream(tmp.toFile())) {
-                OutputStream out = new BufferedOutputStream(fos, BUFFER);
-                if (gzip(run)) out = new java.util.zip.GZIPOutputStream(out, BUFFER) { { def.setLevel(1); } }; // speed over ratio
-                rows = copyManager(c).copyOut(chunk.copyOutSql(run.cfg.copyFormat), out);
-                if (out instanceof java.util.zip.GZIPOutputStream g) g.finish(); // the gzip trailer
-                out.flush();
-                fos.getFD().sync(); // durable before it gets its final name
-            }
+            long rows = read.run();
             chunk.sourceFingerprint = run.cfg.verify ? Pg.queryString(c, chunk.fingerprintSql()) : null;
             c.commit();
+            return rows;
         } catch (Exception e) {
-            Files.deleteIfExists(tmp);
             try {
                 c.rollback();
             } catch (SQLException ignored) {
@@ -170,13 +195,6 @@ public class CopyStep {
         } finally {
             if (!c.isClosed()) c.setAutoCommit(true);
         }
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        chunk.exportedRows = rows;
-        chunk.bytes = Files.size(file);
-        chunk.exportEndMs = System.currentTimeMillis();
-        run.state.markExported(target(run), chunk);
-        chunk.state = "exported";
-        tsmigrate.run.RunMetrics.chunkExported(run);
     }
 
     private static void joinSnapshot(MigrationRun run, Connection c) throws SQLException {
@@ -256,36 +274,31 @@ public class CopyStep {
     private long stream(MigrationRun run, Chunk chunk, Connection tgt) throws Exception {
         Connection src = source(run);
         chunk.exportStartMs = System.currentTimeMillis();
-        src.setAutoCommit(false);
+        long[] loaded = new long[1];
         try {
-            Pg.exec(src, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-            if (run.snapshotId != null) joinSnapshot(run, src);
-            java.io.PipedInputStream in = new java.io.PipedInputStream(BUFFER);
-            java.io.PipedOutputStream out = new java.io.PipedOutputStream(in);
-            java.util.concurrent.Future<Long> sent = pumps.submit(() -> {
-                try (OutputStream o = out) {
-                    return copyManager(src).copyOut(chunk.copyOutSql(run.cfg.copyFormat), o);
+            chunk.exportedRows = inSourceTransaction(run, src, chunk, () -> {
+                java.io.PipedInputStream in = new java.io.PipedInputStream(BUFFER);
+                java.io.PipedOutputStream out = new java.io.PipedOutputStream(in);
+                java.util.concurrent.Future<Long> sent = pumps.submit(() -> {
+                    try (OutputStream o = out) {
+                        return copyManager(src).copyOut(chunk.copyOutSql(run.cfg.copyFormat), o);
+                    }
+                });
+                try (InputStream i = progress.counting(in)) {
+                    loaded[0] = copyManager(tgt).copyIn(chunk.copyInSql(run.cfg.copyFormat), i, BUFFER);
+                } catch (Exception e) {
+                    sent.cancel(true);
+                    throw e;
                 }
+                return sent.get();
             });
-            long rows;
-            try (InputStream i = progress.counting(in)) {
-                rows = copyManager(tgt).copyIn(chunk.copyInSql(run.cfg.copyFormat), i, BUFFER);
-            } catch (Exception e) {
-                sent.cancel(true);
-                throw e;
-            }
-            chunk.exportedRows = sent.get();
-            chunk.exportEndMs = System.currentTimeMillis();
-            chunk.bytes = -1; // no file: the bytes are counted by the progress only
-            chunk.sourceFingerprint = run.cfg.verify ? Pg.queryString(src, chunk.fingerprintSql()) : null;
-            src.commit();
-            return rows;
         } catch (Exception e) {
             dropConnection(sourceConns);
             throw e;
-        } finally {
-            if (!src.isClosed()) src.setAutoCommit(true);
         }
+        chunk.exportEndMs = System.currentTimeMillis();
+        chunk.bytes = -1; // no file: the bytes are counted by the progress only
+        return loaded[0];
     }
 
     /**

@@ -85,8 +85,8 @@ public class Preflight {
             throw new UserError(restore.path() + " is version " + restore.major() + ", older than pg_dump " + dump.major()
                     + "; it may not read the dump.", "Use pg_restore from the same installation as pg_dump (--pg-restore).");
         }
-        run.pgDumpPath = dump.path();
-        run.pgRestorePath = restore.path();
+        run.pgDump = dump;
+        run.pgRestore = restore;
         LOG.info("tools: {} ({}), {} ({})", dump.path(), dump.major(), restore.path(), restore.major());
     }
 

@@ -56,8 +56,6 @@ public final class Migration {
     public static MigrationRun run(JobConfig cfg) throws Exception {
         cfg.validate();
         MigrationRun run = new MigrationRun(cfg);
-        run.pgDumpPath = cfg.pgDump;
-        run.pgRestorePath = cfg.pgRestore;
         CopyStep copy = new CopyStep();
         AtomicInteger n = new AtomicInteger();
         ExecutorService pool = Executors.newFixedThreadPool(cfg.workers, r -> new Thread(r, "worker-" + n.incrementAndGet()));

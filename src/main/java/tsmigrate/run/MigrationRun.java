@@ -32,8 +32,9 @@ public final class MigrationRun {
     /** Source connection holding the exported snapshot open for the whole copy; null when snapshots are off. */
     public Connection snapshotHolder;
     public String snapshotId;
-    public String pgDumpPath;
-    public String pgRestorePath;
+    /** pg_dump and pg_restore as preflight found and checked them (set when a schema step will run). */
+    public tsmigrate.schema.PgTool pgDump;
+    public tsmigrate.schema.PgTool pgRestore;
     public int sourceMajor;
     public int targetMajor;
 

@@ -43,8 +43,9 @@ public class SchemaStep {
     private String section(MigrationRun run, String section, int jobs, boolean redo) throws IOException, InterruptedException {
         // A name of this process's own: a pg_dump orphaned by a killed earlier run may still be writing its file.
         Path dump = run.path(section + "-" + ProcessHandle.current().pid() + ".dump");
-        PgTool pgDump = PgTool.locate("pg_dump", run.pgDumpPath);
-        PgTool pgRestore = PgTool.locate("pg_restore", run.pgRestorePath);
+        // Found and version-checked by preflight, which always runs before a schema step.
+        PgTool pgDump = run.pgDump;
+        PgTool pgRestore = run.pgRestore;
         List<String> dumpArgs = new ArrayList<>(List.of("--section=" + section, "--format=custom",
                 "--exclude-schema=_timescaledb*", "--exclude-schema=" + tsmigrate.state.StateStore.SCHEMA, "--file=" + dump));
         if (run.snapshotId != null) dumpArgs.add("--snapshot=" + run.snapshotId);
