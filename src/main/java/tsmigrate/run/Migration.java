@@ -49,7 +49,7 @@ public final class Migration {
         if (Files.isDirectory(dir) && Files.exists(dir.resolve("00-migrate.yaml"))) {
             return "file:" + dir.toAbsolutePath().normalize() + "/*.yaml";
         }
-        return "classpath:routes/*.yaml";
+        return BundledRoutes.pattern("routes");
     }
 
     /** Runs the migration; returns normally only when every step succeeded. */

@@ -33,7 +33,7 @@ public final class Server {
         Main main = new Main();
         Path dir = routesDir != null ? routesDir : Path.of("routes");
         main.configure().withRoutesIncludePattern(Files.isDirectory(dir.resolve("serve"))
-                ? "file:" + dir.toAbsolutePath().normalize() + "/serve/*.yaml" : "classpath:routes/serve/*.yaml");
+                ? "file:" + dir.toAbsolutePath().normalize() + "/serve/*.yaml" : tsmigrate.run.BundledRoutes.pattern("routes/serve"));
         main.configure().withName("tsmigrate-serve");
         main.addInitialProperty("tsmigrate.inbox", inbox.toAbsolutePath().normalize().toString());
         main.addInitialProperty("tsmigrate.concurrentJobs", String.valueOf(concurrentJobs));
