@@ -46,6 +46,7 @@ public final class TsMigrate implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
+        tsmigrate.report.HeapWatch.start();
         int code = run(args);
         Migration.exiting(code);
         System.exit(code);
@@ -139,7 +140,8 @@ public final class TsMigrate implements Callable<Integer> {
         @Option(names = "--hypertable", paramLabel = "TABLE=COLUMN[:INTERVAL]",
                 description = "Make schema.table a hypertable on the target, on COLUMN, with chunks of INTERVAL (e.g. public.metrics=time:6 hours); repeatable.")
         Map<String, String> hypertables = new LinkedHashMap<>();
-        @Option(names = "--format", paramLabel = "csv|binary", description = "COPY format (default csv; binary needs the same types on both sides).")
+        @Option(names = "--format", paramLabel = "auto|csv|binary",
+                description = "COPY format (default auto: binary for tables of built-in types when source and target have the same major version, else csv).")
         String copyFormat;
         @Option(names = "--compress-files", paramLabel = "none|gzip", description = "Compress the chunk files in the work dir (default none).")
         String compressFiles;
