@@ -37,8 +37,11 @@ public final class JobConfig {
     public long maxRetryDelayMs = 30_000;
     /** How long a claim on a chunk lasts without renewal; a dead instance's chunks are taken over after it. */
     public int leaseSeconds = 60;
-    /** COPY format between the servers: csv (the procedure's; works across versions) or binary (faster, same types on both sides). */
-    public String copyFormat = "csv";
+    /**
+     * COPY format between the servers: auto (binary for tables of built-in types when both majors match, else
+     * csv), csv (the procedure's; works across versions) or binary (faster; needs the same types on both sides).
+     */
+    public String copyFormat = "auto";
     /** Compress the chunk files in the work dir: none or gzip (for work dirs on slow disks). */
     public String compressFiles = "none";
     /** Pipe COPY TO straight into COPY FROM, without files (faster; a retried chunk is read from the source again). */
@@ -88,8 +91,9 @@ public final class JobConfig {
         if (splitRows < 1) {
             throw new tsmigrate.run.UserError("splitRows must be positive.", "Pass --split-rows N with N >= 1.");
         }
-        if (!copyFormat.equals("csv") && !copyFormat.equals("binary")) {
-            throw new tsmigrate.run.UserError("copyFormat must be csv or binary, not '" + copyFormat + "'.", "Pass --format csv or --format binary.");
+        if (!copyFormat.equals("auto") && !copyFormat.equals("csv") && !copyFormat.equals("binary")) {
+            throw new tsmigrate.run.UserError("copyFormat must be auto, csv or binary, not '" + copyFormat + "'.",
+                    "Pass --format auto, csv or binary.");
         }
         if (!compressFiles.equals("none") && !compressFiles.equals("gzip")) {
             throw new tsmigrate.run.UserError("compressFiles must be none or gzip, not '" + compressFiles + "'.", "Pass --compress-files none or gzip.");

@@ -137,7 +137,8 @@ public class CopyStep {
         Connection c = source(run);
         chunk.worker = Thread.currentThread().getName();
         chunk.exportStartMs = System.currentTimeMillis();
-        Path file = dataFile(run, chunk);
+        Path file = dataFile(run, chunk); // settles the format before the snapshot transaction begins
+        String fmt = format(run, chunk);
         Path tmp = file.resolveSibling(file.getFileName() + ".part");
         WorkDir.createPrivateFile(tmp);
         long rows;
@@ -146,7 +147,7 @@ public class CopyStep {
                 try (FileOutputStream fos = new FileOutputStream(tmp.toFile())) {
                     OutputStream out = new BufferedOutputStream(fos, BUFFER);
                     if (gzip(run)) out = new java.util.zip.GZIPOutputStream(out, BUFFER) { { def.setLevel(1); } }; // speed over ratio
-                    long n = copyManager(c).copyOut(chunk.copyOutSql(run.cfg.copyFormat), out);
+                    long n = copyManager(c).copyOut(chunk.copyOutSql(fmt), out);
                     if (out instanceof java.util.zip.GZIPOutputStream g) g.finish(); // the gzip trailer
                     out.flush();
                     fos.getFD().sync(); // durable before it gets its final name
@@ -220,7 +221,7 @@ public class CopyStep {
                 rows = stream(run, chunk, c);
             } else {
                 try (InputStream in = open(run, chunk)) {
-                    rows = copyManager(c).copyIn(chunk.copyInSql(run.cfg.copyFormat), in, BUFFER);
+                    rows = copyManager(c).copyIn(chunk.copyInSql(format(run, chunk)), in, BUFFER);
                 }
             }
             if (rows != chunk.exportedRows) {
@@ -247,7 +248,7 @@ public class CopyStep {
         tsmigrate.run.RunMetrics.chunkLoaded(run, chunk.table.key(), rows, chunk.bytes);
     }
 
-    private InputStream open(MigrationRun run, Chunk chunk) throws IOException {
+    private InputStream open(MigrationRun run, Chunk chunk) throws IOException, SQLException {
         InputStream in = new BufferedInputStream(progress.counting(Files.newInputStream(dataFile(run, chunk))), BUFFER);
         return gzip(run) ? new java.util.zip.GZIPInputStream(in, BUFFER) : in;
     }
@@ -256,8 +257,24 @@ public class CopyStep {
         return run.cfg.compressFiles.equals("gzip");
     }
 
-    static Path dataFile(MigrationRun run, Chunk chunk) {
-        return chunk.dataFile(run.cfg.copyFormat, run.cfg.compressFiles);
+    Path dataFile(MigrationRun run, Chunk chunk) throws SQLException {
+        return chunk.dataFile(format(run, chunk), run.cfg.compressFiles);
+    }
+
+    /** The chunk's table's COPY format, settled once per table (auto asks the source's catalog). */
+    private String format(MigrationRun run, Chunk chunk) throws SQLException {
+        tsmigrate.plan.TableInfo t = chunk.table;
+        String f = t.copyFormat;
+        if (f != null) return f;
+        synchronized (t) {
+            if (t.copyFormat == null) {
+                t.copyFormat = run.cfg.copyFormat.equals("auto")
+                        ? CopyFormat.resolve(run.cfg.copyFormat, run.sourceMajor, run.targetMajor, source(run), t)
+                        : run.cfg.copyFormat;
+                LOG.debug("{}: COPY format {}", t.qualified(), t.copyFormat);
+            }
+            return t.copyFormat;
+        }
     }
 
     private final java.util.concurrent.ExecutorService pumps = Executors.newCachedThreadPool(r -> {
@@ -273,6 +290,7 @@ public class CopyStep {
      */
     private long stream(MigrationRun run, Chunk chunk, Connection tgt) throws Exception {
         Connection src = source(run);
+        String fmt = format(run, chunk); // here, not in the pump thread: it may ask this worker's source connection
         chunk.exportStartMs = System.currentTimeMillis();
         long[] loaded = new long[1];
         try {
@@ -281,11 +299,11 @@ public class CopyStep {
                 java.io.PipedOutputStream out = new java.io.PipedOutputStream(in);
                 java.util.concurrent.Future<Long> sent = pumps.submit(() -> {
                     try (OutputStream o = out) {
-                        return copyManager(src).copyOut(chunk.copyOutSql(run.cfg.copyFormat), o);
+                        return copyManager(src).copyOut(chunk.copyOutSql(fmt), o);
                     }
                 });
                 try (InputStream i = progress.counting(in)) {
-                    loaded[0] = copyManager(tgt).copyIn(chunk.copyInSql(run.cfg.copyFormat), i, BUFFER);
+                    loaded[0] = copyManager(tgt).copyIn(chunk.copyInSql(fmt), i, BUFFER);
                 } catch (Exception e) {
                     sent.cancel(true);
                     throw e;

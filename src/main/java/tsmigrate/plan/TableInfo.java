@@ -27,6 +27,8 @@ public final class TableInfo {
      */
     public volatile boolean hypertableOnSource;
     public volatile boolean hypertableOnTarget;
+    /** The COPY format this table travels in ("csv" or "binary"), settled on first use (see copy.CopyFormat). */
+    public volatile String copyFormat;
     /** Rows with a time above this were not copied yet: --catch-up copies them. */
     public String highWater;
 

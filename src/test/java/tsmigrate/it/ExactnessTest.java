@@ -102,7 +102,9 @@ class ExactnessTest {
             }
         }
         assertTrue(Files.exists(work.resolve("plan.yaml")));
-        assertTrue(Files.exists(work.resolve("public.ts_metrics").resolve("000001.csv")));
+        // --format auto: binary where every column is built in, CSV where one is the fixture's own type
+        assertTrue(Files.exists(work.resolve("public.ts_metrics").resolve("000001.bin")));
+        assertTrue(Files.exists(work.resolve("public.array_cases").resolve("000001.csv")));
         assertFalse(result.all().contains(pw), "password printed");
         assertFalse(result.all().contains(Clusters.target().password()), "password printed");
     }
