@@ -23,11 +23,29 @@ public final class CopyFormat {
     private CopyFormat() {
     }
 
-    /** The resolved format, "csv" or "binary", for the configured one ("csv", "binary" or "auto"). */
+    /**
+     * Settles {@code t.copyFormat} ("csv" or "binary") for the configured format ("csv", "binary" or "auto"),
+     * and {@code t.fingerprintFormat}: the format the rows are hashed in for verification. It is CSV when a
+     * forced binary copy includes columns whose binary form carries source OIDs: their bytes differ on the
+     * target even when the values are equal. Returns a warning for that case, or null.
+     */
     public static String resolve(String configured, int sourceMajor, int targetMajor, Connection src, TableInfo t) throws SQLException {
-        if (!configured.equals("auto")) return configured;
-        if (sourceMajor == 0 || sourceMajor != targetMajor) return "csv";
-        return csvReasons(src, t).isEmpty() ? "binary" : "csv";
+        if (configured.equals("csv")) {
+            t.fingerprintFormat = "csv";
+            t.copyFormat = "csv";
+            return null;
+        }
+        List<String> reasons = csvReasons(src, t);
+        if (configured.equals("auto")) {
+            String f = sourceMajor != 0 && sourceMajor == targetMajor && reasons.isEmpty() ? "binary" : "csv";
+            t.fingerprintFormat = f;
+            t.copyFormat = f;
+            return null;
+        }
+        t.fingerprintFormat = reasons.isEmpty() ? "binary" : "csv";
+        t.copyFormat = "binary";
+        return reasons.isEmpty() ? null : t.qualified() + " is copied in binary (--format binary) although its column(s) "
+                + String.join(", ", reasons) + " carry the source's type OIDs in that form; --format auto would copy it as CSV";
     }
 
     /**

@@ -147,7 +147,7 @@ public class CopyStep {
                 try (FileOutputStream fos = new FileOutputStream(tmp.toFile())) {
                     OutputStream out = new BufferedOutputStream(fos, BUFFER);
                     if (gzip(run)) out = new java.util.zip.GZIPOutputStream(out, BUFFER) { { def.setLevel(1); } }; // speed over ratio
-                    long n = copyManager(c).copyOut(chunk.copyOutSql(fmt), out);
+                    long n = copyOut(run, c, chunk, fmt, out);
                     if (out instanceof java.util.zip.GZIPOutputStream g) g.finish(); // the gzip trailer
                     out.flush();
                     fos.getFD().sync(); // durable before it gets its final name
@@ -173,17 +173,14 @@ public class CopyStep {
         long run() throws Exception;
     }
 
-    /**
-     * Runs the read in one repeatable-read transaction on the source, inside the exported snapshot when there
-     * is one, then takes the chunk's fingerprint in the same transaction: it describes exactly the rows read.
-     */
+    /** Runs the read in one repeatable-read transaction on the source, inside the exported snapshot when there is one. */
     private static long inSourceTransaction(MigrationRun run, Connection c, Chunk chunk, SourceRead read) throws Exception {
         c.setAutoCommit(false);
         try {
             Pg.exec(c, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
             if (run.snapshotId != null) joinSnapshot(run, c);
+            chunk.sourceFingerprint = null;
             long rows = read.run();
-            chunk.sourceFingerprint = run.cfg.verify ? Pg.queryString(c, chunk.fingerprintSql()) : null;
             c.commit();
             return rows;
         } catch (Exception e) {
@@ -196,6 +193,25 @@ public class CopyStep {
         } finally {
             if (!c.isClosed()) c.setAutoCommit(true);
         }
+    }
+
+    /**
+     * COPY TO into out. With verify on, the chunk's fingerprint is taken from the very bytes exported, in the JVM:
+     * no second read of the chunk on the source.
+     */
+    private static long copyOut(MigrationRun run, Connection c, Chunk chunk, String fmt, OutputStream out) throws SQLException, IOException {
+        if (!run.cfg.verify) return copyManager(c).copyOut(chunk.copyOutSql(fmt), out);
+        String fpFormat = chunk.table.fingerprintFormat;
+        if (!fmt.equals(fpFormat)) {
+            // forced binary on columns whose binary bytes are not comparable: hash a CSV read of the same rows
+            // (same transaction, same snapshot)
+            long n = copyManager(c).copyOut(chunk.copyOutSql(fmt), out);
+            chunk.sourceFingerprint = tsmigrate.verify.Fingerprint.copyOut(c, chunk.copyOutSql(fpFormat), fpFormat, null).toString();
+            return n;
+        }
+        tsmigrate.verify.Fingerprint fp = tsmigrate.verify.Fingerprint.copyOut(c, chunk.copyOutSql(fmt), fmt, out);
+        chunk.sourceFingerprint = fp.toString();
+        return fp.rows();
     }
 
     private static void joinSnapshot(MigrationRun run, Connection c) throws SQLException {
@@ -268,10 +284,9 @@ public class CopyStep {
         if (f != null) return f;
         synchronized (t) {
             if (t.copyFormat == null) {
-                t.copyFormat = run.cfg.copyFormat.equals("auto")
-                        ? CopyFormat.resolve(run.cfg.copyFormat, run.sourceMajor, run.targetMajor, source(run), t)
-                        : run.cfg.copyFormat;
-                LOG.debug("{}: COPY format {}", t.qualified(), t.copyFormat);
+                String warning = CopyFormat.resolve(run.cfg.copyFormat, run.sourceMajor, run.targetMajor, source(run), t);
+                if (warning != null) run.warn(warning);
+                LOG.debug("{}: COPY format {}, fingerprint format {}", t.qualified(), t.copyFormat, t.fingerprintFormat);
             }
             return t.copyFormat;
         }
@@ -299,7 +314,7 @@ public class CopyStep {
                 java.io.PipedOutputStream out = new java.io.PipedOutputStream(in);
                 java.util.concurrent.Future<Long> sent = pumps.submit(() -> {
                     try (OutputStream o = out) {
-                        return copyManager(src).copyOut(chunk.copyOutSql(fmt), o);
+                        return copyOut(run, src, chunk, fmt, o);
                     }
                 });
                 try (InputStream i = progress.counting(in)) {

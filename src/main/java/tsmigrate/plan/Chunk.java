@@ -27,7 +27,7 @@ public final class Chunk {
     public volatile String worker;
     /** planned, exported, loaded, verified, mismatch: mirrors the state store. */
     public volatile String state = "planned";
-    /** count/hash of the rows as exported, computed in the same source transaction as the COPY. */
+    /** rows/hash sum/format of the rows as exported (verify.Fingerprint), taken from the export's own stream. */
     public volatile String sourceFingerprint;
 
     public Chunk(TableInfo table, int number, String predicate, String range, Path file) {
@@ -58,23 +58,13 @@ public final class Chunk {
         return (onTarget ? table.hypertableOnTarget : table.hypertableOnSource) ? "" : "ONLY ";
     }
 
-    /**
-     * Row count and an order-independent hash of the chunk's rows: the sum over rows of a 64-bit hash of the row
-     * as text (hashtextextended, the stable hash behind hash partitioning; about 4x cheaper than md5). Computed
-     * inside the database, so no row leaves it.
-     */
-    public String fingerprintSql() {
-        return fingerprintSql(false);
-    }
-
-    public String fingerprintSql(boolean onTarget) {
-        String row = "ROW(" + (table.columns.isEmpty() ? "" : Pg.quotedColumns(table.columns)) + ")::text";
-        return "SELECT count(*)::text || '/' || coalesce(sum(pg_catalog.hashtextextended(" + row + ", 0)), 0)::text"
-                + " FROM " + only(onTarget) + table.qualified() + (predicate == null ? "" : " WHERE " + predicate);
-    }
-
     public String copyOutSql(String format) {
-        return "COPY (" + selectSql() + ") TO STDOUT (FORMAT " + format(format) + ")";
+        return copyOutSql(format, false);
+    }
+
+    /** @param onTarget the same rows read back on the target (for their fingerprint) */
+    public String copyOutSql(String format, boolean onTarget) {
+        return "COPY (" + selectSql(onTarget) + ") TO STDOUT (FORMAT " + format(format) + ")";
     }
 
     public String copyInSql(String format) {

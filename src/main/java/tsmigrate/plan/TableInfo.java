@@ -29,6 +29,8 @@ public final class TableInfo {
     public volatile boolean hypertableOnTarget;
     /** The COPY format this table travels in ("csv" or "binary"), settled on first use (see copy.CopyFormat). */
     public volatile String copyFormat;
+    /** The format its rows are hashed in for verification: the copy format, or csv where binary is not comparable. */
+    public volatile String fingerprintFormat;
     /** Rows with a time above this were not copied yet: --catch-up copies them. */
     public String highWater;
 

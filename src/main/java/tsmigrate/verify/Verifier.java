@@ -13,9 +13,9 @@ import tsmigrate.run.MigrationRun;
 import tsmigrate.run.StepFailure;
 
 /**
- * The verify step: compares each loaded chunk's target fingerprint (row count + sum of 64-bit hashes of its rows) with the
- * source's. By default the source side is the fingerprint taken at export, in the same transaction as the
- * COPY; with {@code fresh} (the verify verb) both sides are computed now.
+ * The verify step: compares each loaded chunk's target fingerprint (row count + sum of 64-bit hashes of its rows
+ * as COPY sends them, see {@link Fingerprint}) with the source's. By default the source side is the one taken
+ * from the export's own stream; with {@code fresh} (the verify verb) both sides are read now.
  */
 public class Verifier {
     private final ConcurrentHashMap<Thread, Connection[]> conns = new ConcurrentHashMap<>();
@@ -34,6 +34,8 @@ public class Verifier {
     public void begin(MigrationRun run) throws SQLException {
         try (Connection c = run.state.connect()) {
             run.state.stepRunning(c, "verify");
+            // --steps verify without the plan step: the chunks (and their export fingerprints) come from the state
+            if (run.getChunks().isEmpty()) run.state.loadPlan(c, run.workDir.root(), run.getTables(), run.getChunks());
         }
     }
 
@@ -43,8 +45,18 @@ public class Verifier {
         if (!due) return;
         Connection[] c = conns.computeIfAbsent(Thread.currentThread(),
                 t -> new Connection[] {Pg.connect("target", run.cfg.target), fresh ? Pg.connect("source", run.cfg.source) : null});
-        String source = fresh || ch.sourceFingerprint == null ? Pg.queryString(sourceConn(run, c), ch.fingerprintSql()) : ch.sourceFingerprint;
-        String target = Pg.queryString(c[0], ch.fingerprintSql(true));
+        // The source side as exported, when it was taken (in its format); else (the verify verb, or a chunk
+        // exported without verification) both sides now, in the format of the export or CSV.
+        String stored = Fingerprint.formatOf(ch.sourceFingerprint) != null ? ch.sourceFingerprint : null;
+        String format = stored != null ? Fingerprint.formatOf(stored) : ch.table.fingerprintFormat != null ? ch.table.fingerprintFormat : "csv";
+        String source;
+        String target;
+        try {
+            source = !fresh && stored != null ? stored : Fingerprint.copyOut(sourceConn(run, c), ch.copyOutSql(format, false), format, null).toString();
+            target = Fingerprint.copyOut(c[0], ch.copyOutSql(format, true), format, null).toString();
+        } catch (java.io.IOException e) {
+            throw new SQLException("cannot read " + ch + " for its fingerprint: " + e.getMessage(), "08006", e);
+        }
         boolean ok = source.equals(target);
         run.state.markVerified(c[0], ch, target, ok);
         ch.state = ok ? "verified" : "mismatch";
@@ -53,18 +65,14 @@ public class Verifier {
             checked++;
         }
         if (!ok) {
-            mismatches.add(ch.table.qualified() + " " + ch.range + ": source " + describe(source) + ", target " + describe(target));
+            mismatches.add(ch.table.qualified() + " " + ch.range + ": source " + Fingerprint.describe(source) + ", target "
+                    + Fingerprint.describe(target));
         }
     }
 
     private static Connection sourceConn(MigrationRun run, Connection[] c) {
         if (c[1] == null) c[1] = Pg.connect("source", run.cfg.source);
         return c[1];
-    }
-
-    private static String describe(String fingerprint) {
-        String[] p = fingerprint.split("/");
-        return p[0] + " rows (hash sum " + p[1] + ")";
     }
 
     public void end(MigrationRun run) {

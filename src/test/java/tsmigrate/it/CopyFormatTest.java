@@ -70,6 +70,31 @@ class CopyFormatTest {
         assertTrue(files.stream().noneMatch(n -> n.startsWith("public.needs_csv/") && n.endsWith(".bin")), files.toString());
     }
 
+    /** The source side's hash comes from the export's own stream; a value changed afterwards must still be caught. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"auto", "csv"})
+    void verifyCatchesAChangedValueWithTheSameRowCount(String format) throws Exception {
+        String[] dbs = Clusters.newPair("fmtv");
+        Clusters.runSql(Clusters.source(), dbs[0], SCHEMA);
+        String[] common = {"--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
+                "--work-dir", work.toString(), "--format", format};
+        Cli.Result copied = Cli.run(concat(new String[] {"migrate", "--steps", "pre-data,data"}, common));
+        assertEquals(0, copied.exit(), copied.all());
+        Clusters.runSql(Clusters.target(), dbs[1], "UPDATE public.builtin_only SET f = f + 1 WHERE id = 1;"
+                + " UPDATE public.needs_csv SET m = 'sad' WHERE id = 1");
+        Cli.Result verified = Cli.run(concat(new String[] {"migrate", "--steps", "verify"}, common));
+        assertEquals(tsmigrate.cli.TsMigrate.FAILED, verified.exit(), verified.all());
+        assertTrue(verified.all().contains("2 chunk(s) that differ"), verified.all());
+        assertTrue(verified.all().contains("\"public\".\"builtin_only\"") && verified.all().contains("\"public\".\"needs_csv\"")
+                && verified.all().contains("source 2 rows") && verified.all().contains("target 2 rows"), verified.all());
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
     @Test
     void forcedCsvWritesCsvFiles() throws Exception {
         String[] dbs = Clusters.newPair("fmtcsv");
