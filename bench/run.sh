@@ -340,7 +340,7 @@ run_tsmigrate() { # run_tsmigrate DIR verify|noverify
   local heap
   heap=$(sed -n 's/^JVM peak heap: \([0-9][0-9]*\) MiB.*/\1/p' "$dir/out.log" | tail -n 1)
   echo "${heap:-n/a}" >"$dir/heap"
-  heap=$(sed -n 's/^JVM peak heap: .*in use after GC, peak: \([0-9][0-9]*\) MiB.*/\1/p' "$dir/out.log" | tail -n 1)
+  heap=$(sed -n 's/^JVM peak heap: .*after [a-z ]*GC, peak: \([0-9][0-9]*\) MiB.*/\1/p' "$dir/out.log" | tail -n 1)
   echo "${heap:-n/a}" >"$dir/heapgc"
   # tsmigrate's own per-step summary
   awk '/^Migration summary:/{p=1} p' "$dir/out.log" | mask >"$dir/detail.txt"
@@ -540,7 +540,7 @@ REPORT="$TMP/report.md"
   echo "- client tools: $(pg_dump --version), $(psql --version)"
   echo "- runs: $RUNS per contender, alternating (${CONTENDERS[*]}), each into a fresh empty target database; best wall time kept; total bench time $(( $(date +%s) - T_START )) s"
   echo
-  echo "| contender | best wall s | all runs s | rows/s | MB/s | peak RSS MiB | JVM peak heap MiB | JVM heap after GC, peak MiB | pgcopydb/contender |"
+  echo "| contender | best wall s | all runs s | rows/s | MB/s | peak RSS MiB | JVM peak heap MiB | JVM live heap (after full GC), peak MiB | pgcopydb/contender |"
   echo "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
   for c in "${CONTENDERS[@]}"; do
     d=$(best_run "$c")
@@ -568,12 +568,12 @@ REPORT="$TMP/report.md"
       echo "- $c: pgcopydb/tsmigrate = $rr (goal >= $goal at 5M and 10M rows): $(is_true "$rr >= $goal" && echo PASS || echo FAIL)"
     fi
     if [ "$heap" != n/a ]; then
-      echo "- $c: JVM peak heap $heap MiB, in use after GC $heapgc MiB (goal < 256 MiB at 50M rows, flat from 1M to 50M): $([ "$heap" -lt 256 ] && echo 'under 256' || echo 'NOT under 256')"
+      echo "- $c: JVM peak heap $heap MiB, live after full GC $heapgc MiB (goal < 256 MiB at 50M rows, flat from 1M to 50M): $([ "$heap" -lt 256 ] && echo 'under 256' || echo 'NOT under 256')"
     fi
   done
   # heap across sizes: the other result files of this folder
   if uses tsmigrate-verify && ls "$BENCH_DIR"/results/*.md >/dev/null 2>&1; then
-    echo "- earlier results in bench/results (rows: tsmigrate verify-on peak heap MiB[/in use after GC] (commit)): $(grep -ho 'tsbench-data rows=[0-9]* heap_verify=[0-9a-z/]* commit=[0-9a-z]*' "$BENCH_DIR"/results/*.md 2>/dev/null | sed 's/tsbench-data rows=\([0-9]*\) heap_verify=\([^ ]*\) commit=\(.*\)/\1: \2 (\3)/' | sort -n | tr '\n' ';' | sed 's/;$//; s/;/; /g')"
+    echo "- earlier results in bench/results (rows: tsmigrate verify-on peak heap MiB[/live after full GC] (commit)): $(grep -ho 'tsbench-data rows=[0-9]* heap_verify=[0-9a-z/]* commit=[0-9a-z]*' "$BENCH_DIR"/results/*.md 2>/dev/null | sed 's/tsbench-data rows=\([0-9]*\) heap_verify=\([^ ]*\) commit=\(.*\)/\1: \2 (\3)/' | sort -n | tr '\n' ';' | sed 's/;$//; s/;/; /g')"
   fi
   echo
   echo "## Every run, in the order they ran"

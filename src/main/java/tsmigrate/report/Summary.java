@@ -50,9 +50,10 @@ public final class Summary {
         sb.append("\nSteps:\n");
         run.stepTimes().forEach((step, t) -> sb.append(String.format("  %-10s %10s  %s%n", step,
                 t[1] == 0 ? "-" : Durations.format(t[1] - t[0]), run.stepCounts().getOrDefault(step, ""))));
+        HeapWatch.liveNow();
         long afterGc = HeapWatch.maxAfterGcBytes();
-        sb.append(String.format("%nJVM peak heap: %d MiB (max %d MiB); in use after GC, peak: %s%n", peakHeapBytes() / (1024 * 1024),
-                Runtime.getRuntime().maxMemory() / (1024 * 1024), afterGc < 0 ? "n/a (no GC ran)" : (afterGc / (1024 * 1024)) + " MiB"));
+        sb.append(String.format("%nJVM peak heap: %d MiB (max %d MiB); live after full GC, peak: %s%n", peakHeapBytes() / (1024 * 1024),
+                Runtime.getRuntime().maxMemory() / (1024 * 1024), afterGc < 0 ? "n/a" : (afterGc / (1024 * 1024)) + " MiB"));
         List<String> warnings = run.warnings();
         if (!warnings.isEmpty()) {
             sb.append("\nWarnings (").append(warnings.size()).append("):\n");
