@@ -89,7 +89,13 @@ public final class Fingerprint {
                 if (out != null) out.write(buf);
             }
         } finally {
-            if (cp.isActive()) cp.cancelCopy(); // an exception left the COPY running: end it, the connection stays usable
+            if (cp.isActive()) {
+                try {
+                    cp.cancelCopy(); // an exception left the COPY running: end it, so the connection stays usable
+                } catch (SQLException ignored) {
+                    // the connection is broken; the caller's exception says why, and the caller drops it
+                }
+            }
         }
         if (cp.getHandledRowCount() != fp.rows) {
             throw new SQLException("COPY sent " + cp.getHandledRowCount() + " rows but " + fp.rows + " row messages were seen", "XX000");
