@@ -55,6 +55,49 @@ class CliJarIT {
      * A job file whose passwords come from the environment; pg_dump and pg_restore are wrapped by a script
      * that records their argv and environment, to show the passwords never reach argv.
      */
+    /**
+     * bin/tsmigrate from a folder without routes/: the launcher's JVM settings apply (a heap of at most 256 MiB)
+     * and the routes come from inside the jar, named one by one.
+     */
+    @Test
+    void launcherRunsTheJarWithItsSettingsFromAnyFolder() throws Exception {
+        String[] dbs = Clusters.newPair("launch");
+        Clusters.runSql(Clusters.source(), dbs[0], """
+                CREATE TABLE m (time timestamptz NOT NULL, v int, j jsonb);
+                INSERT INTO m SELECT timestamptz '2025-01-01' + i * interval '10 minutes', i, jsonb_build_object('i', i)
+                FROM generate_series(1, 5000) i;
+                CREATE INDEX ON m (time);
+                """);
+        Path launcher = Path.of("bin", "tsmigrate").toAbsolutePath();
+        Path jar = Path.of(System.getProperty("tsmigrate.jar", "target/tsmigrate.jar")).toAbsolutePath();
+        Path elsewhere = Files.createDirectories(work.resolve("elsewhere"));
+        ProcessBuilder pb = new ProcessBuilder(launcher.toString(), "migrate", "--source", Clusters.source().uri(dbs[0]),
+                "--target", Clusters.target().uri(dbs[1]), "--work-dir", "wd", "--chunk-interval", "6 hours")
+                .directory(elsewhere.toFile()).redirectErrorStream(true);
+        pb.environment().put("TSMIGRATE_JAR", jar.toString());
+        pb.environment().remove("TSMIGRATE_JAVA_OPTS");
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(10, TimeUnit.MINUTES));
+        assertEquals(0, p.exitValue(), out);
+        java.util.regex.Matcher heap = java.util.regex.Pattern.compile("JVM peak heap: \\d+ MiB \\(max (\\d+) MiB\\); live after full GC, peak: \\d+ MiB")
+                .matcher(out);
+        assertTrue(heap.find(), out);
+        assertTrue(Integer.parseInt(heap.group(1)) <= 256, "-Xmx256m applies: " + heap.group());
+        assertTrue(Files.exists(elsewhere.resolve("wd").resolve("public.m").resolve("000001.bin")), "binary chunk files: " + out);
+        try (Connection s = Clusters.source().connect(dbs[0]); Connection t = Clusters.target().connect(dbs[1])) {
+            assertEquals(DbCompare.allRows(s), DbCompare.allRows(t));
+        }
+
+        ProcessBuilder missing = new ProcessBuilder(launcher.toString(), "--version").redirectErrorStream(true);
+        missing.environment().put("TSMIGRATE_JAR", work.resolve("no-such.jar").toString());
+        Process m = missing.start();
+        String said = new String(m.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(m.waitFor(1, TimeUnit.MINUTES));
+        assertEquals(2, m.exitValue(), said);
+        assertTrue(said.contains("not found") && said.contains("mvn -B -DskipTests package"), said);
+    }
+
     @Test
     void jobFileMigrationKeepsPasswordsOutOfArgv() throws Exception {
         String[] dbs = Clusters.newPair("jar");
