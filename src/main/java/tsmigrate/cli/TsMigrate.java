@@ -104,7 +104,7 @@ public final class TsMigrate implements Callable<Integer> {
         String source;
         @Option(names = "--target", paramLabel = "URI", description = "Target: postgresql://user:pass@host:port/db?sslmode=...")
         String target;
-        @Option(names = "--work-dir", paramLabel = "DIR", description = "Where the dumps, plan and CSV files go (default ./tsmigrate-work).")
+        @Option(names = "--work-dir", paramLabel = "DIR", description = "Where the dumps, plan and chunk files go (default ./tsmigrate-work).")
         Path workDir;
         @Option(names = "--workers", paramLabel = "N", description = "Parallel export/load workers and post-data restore jobs (default 4).")
         Integer workers;

@@ -31,7 +31,7 @@ import tsmigrate.run.WorkDir;
 import tsmigrate.state.StateStore;
 
 /**
- * The data step. Each worker claims a chunk from the state store, exports it to its CSV file, loads the file,
+ * The data step. Each worker claims a chunk from the state store, exports it to its file (CSV or binary COPY), loads the file,
  * and marks the chunk loaded in the same target transaction as its rows: a chunk's rows land exactly once,
  * whatever dies when. Rows stream through PgJDBC's CopyManager; the JVM holds a buffer, never a chunk.
  */

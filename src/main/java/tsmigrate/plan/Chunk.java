@@ -5,7 +5,7 @@ import java.nio.file.Path;
 import tsmigrate.db.Pg;
 
 /**
- * One piece of one table: a WHERE clause over the source, and the CSV file it travels through.
+ * One piece of one table: a WHERE clause over the source, and the file it travels through (.csv, or .bin for binary COPY).
  * The counters are written by the one worker that owns the chunk at a time.
  */
 public final class Chunk {

@@ -49,7 +49,7 @@ public final class DryRun {
         sb.append("\nSteps: ").append(String.join(" -> ", steps)).append('\n');
         sb.append("Target: ").append(target).append('\n');
         sb.append("Work dir: ").append(run.workDir.root()).append(" (needs about ").append(Durations.bytes(bytes))
-                .append(" for the CSV files)\n");
+                .append(" for the chunk files)\n");
         out.println(sb);
     }
 }

@@ -680,8 +680,8 @@ public final class Report {
         int laneBottom = laneTop + lanes.size() * LANE;
         int height = laneBottom + 40;
 
-        sb.append("<p class=\"legend\"><i style=\"background:").append(EXPORT_COLOUR).append("\"></i>export (source to CSV file)<i style=\"background:")
-                .append(LOAD_COLOUR).append("\"></i>load (CSV file to target)<i style=\"background:none;border-left:1px dashed #777;border-radius:0;width:1px\"></i>"
+        sb.append("<p class=\"legend\"><i style=\"background:").append(EXPORT_COLOUR).append("\"></i>export (source to file)<i style=\"background:")
+                .append(LOAD_COLOUR).append("\"></i>load (file to target)<i style=\"background:none;border-left:1px dashed #777;border-radius:0;width:1px\"></i>"
                         + "step boundary</p>\n");
         sb.append("<svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"").append(WIDTH).append("\" height=\"").append(height)
                 .append("\" viewBox=\"0 0 ").append(WIDTH).append(' ').append(height).append("\" role=\"img\" aria-label=\"chunks over time, one lane per worker\">\n");

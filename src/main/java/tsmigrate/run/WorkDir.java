@@ -35,7 +35,7 @@ public final class WorkDir {
             Files.delete(probe);
         } catch (IOException e) {
             throw new UserError("The work dir " + root + " is not writable: " + e.getMessage(),
-                    "Pass --work-dir with a directory you can write to, on a disk with room for the CSV files.", e);
+                    "Pass --work-dir with a directory you can write to, on a disk with room for the chunk files.", e);
         }
     }
 

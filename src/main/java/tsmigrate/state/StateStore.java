@@ -97,7 +97,7 @@ public final class StateStore {
     public final String migrationId;
     /** host:pid:start, unique per process; a chunk's claim and its history name it. */
     public final String instance;
-    /** host:workdir, where this instance's CSV files are. */
+    /** host:workdir, where this instance's chunk files are. */
     public final String location;
 
     public StateStore(ConnInfo target, String migrationId, Path workDir) {

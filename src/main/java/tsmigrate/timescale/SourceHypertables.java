@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The source's hypertables and their chunks, for the plan: each source chunk (time range) becomes one CSV file.
+ * The source's hypertables and their chunks, for the plan: each source chunk (time range) becomes one chunk file.
  * <p>
  * Use a range as {@code col >= CAST(start AS timeType) AND col < CAST(end AS timeType)}, leaving out the side
  * whose bound is null. Read the hypertable without ONLY: its rows live in its chunks, and reading a compressed
