@@ -88,14 +88,16 @@ public class CopyStep {
     }
 
     /**
-     * The next chunk for this worker, or null when there is nothing left to do. While other instances still
-     * hold chunks, waits for them: their chunks come back to the pool if they die.
+     * The next chunk for this worker, or null when there is nothing left for it to do. While other instances
+     * still hold chunks, waits for them: their chunks come back to the pool if they die.
      */
     public Chunk claimNext(MigrationRun run) throws SQLException, InterruptedException {
         while (!run.stopping) {
             Connection c = target(run);
             try {
-                StateStore.Claim claim = run.state.claim(c, run.cfg.leaseSeconds + " seconds", run.state.deadInstancesOnThisHost(c));
+                // chunks that failed in this run are not claimed again by it (onChunkError: continue)
+                StateStore.Claim claim = run.state.claim(c, run.cfg.leaseSeconds + " seconds", run.state.deadInstancesOnThisHost(c),
+                        run.failedChunks);
                 if (claim != null) {
                     Chunk ch = run.chunk(claim.tableNo(), claim.chunkNo());
                     ch.state = claim.state();
@@ -110,7 +112,10 @@ public class CopyStep {
                     }
                     return ch;
                 }
-                if (run.state.remaining(c) == 0) return null;
+                long[] left = run.state.remainingForWorker(c, run.failedChunks);
+                // Nothing left, or the rest is in flight in this instance's other workers, which finish it:
+                // waiting here would only delay the step's end. Only other instances' chunks are worth waiting for.
+                if (left[0] == 0 || left[1] == 0) return null;
             } catch (SQLException e) {
                 dropConnection(targetConns);
                 if (!Faults.isTransient(e)) throw e;

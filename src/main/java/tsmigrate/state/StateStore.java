@@ -12,6 +12,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -361,11 +362,13 @@ public final class StateStore {
      * Claims the next chunk that needs export or load. Claims of instances whose lease ran out are taken over,
      * and so are those of dead processes on this host (they cannot renew).
      */
-    public Claim claim(Connection c, String leaseInterval, List<String> deadInstances) throws SQLException {
+    /** Claims the next free chunk, leaving out {@code skip}: the chunks that already failed in this run. */
+    public Claim claim(Connection c, String leaseInterval, List<String> deadInstances, Collection<Chunk> skip) throws SQLException {
         // MATERIALIZED: the locking subquery runs once. As a plain subquery in UPDATE ... FROM, a nested loop may
         // rescan it, and SKIP LOCKED then hands out a different row each time: one claim would take many chunks.
         String sql = "WITH next AS MATERIALIZED (SELECT table_no, chunk_no FROM tsmigrate.chunk WHERE migration = ?"
                 + " AND state IN ('planned', 'exported') AND (claimed_by IS NULL OR claimed_until < now() OR claimed_by = ANY (?))"
+                + SKIP
                 + " ORDER BY chunk_no, table_no LIMIT 1 FOR UPDATE SKIP LOCKED)"
                 + " UPDATE tsmigrate.chunk c SET claimed_by = ?, claimed_until = now() + CAST(? AS interval), attempts = c.attempts + 1,"
                 + " updated_at = now() FROM next WHERE c.migration = ? AND c.table_no = next.table_no AND c.chunk_no = next.chunk_no"
@@ -373,9 +376,10 @@ public final class StateStore {
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, migrationId);
             ps.setArray(2, c.createArrayOf("text", deadInstances.toArray()));
-            ps.setString(3, instance);
-            ps.setString(4, leaseInterval);
-            ps.setString(5, migrationId);
+            setSkip(c, ps, 3, skip);
+            ps.setString(5, instance);
+            ps.setString(6, leaseInterval);
+            ps.setString(7, migrationId);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) return null;
                 return new Claim(rs.getInt(1), rs.getInt(2), rs.getString(3), rs.getString(4),
@@ -496,6 +500,36 @@ public final class StateStore {
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 return rs.getLong(1);
+            }
+        }
+    }
+
+    /** Leaves out the chunks given as two parallel arrays (table numbers, chunk numbers). */
+    private static final String SKIP = " AND (table_no, chunk_no) NOT IN (SELECT * FROM unnest(CAST(? AS int[]), CAST(? AS int[])))";
+
+    private static void setSkip(Connection c, PreparedStatement ps, int first, Collection<Chunk> skip) throws SQLException {
+        List<Chunk> chunks;
+        synchronized (skip) {
+            chunks = List.copyOf(skip);
+        }
+        ps.setArray(first, c.createArrayOf("int4", chunks.stream().map(ch -> ch.table.number).toArray()));
+        ps.setArray(first + 1, c.createArrayOf("int4", chunks.stream().map(ch -> ch.number).toArray()));
+    }
+
+    /**
+     * For an idle worker: {still to copy, of which not claimed by this instance}, leaving out {@code skip} (this
+     * run's failed chunks). Nothing left means done; nothing left that is not ours means the rest is in flight in
+     * this instance's other workers, so there is nothing to wait for either.
+     */
+    public long[] remainingForWorker(Connection c, Collection<Chunk> skip) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT count(*), count(*) FILTER (WHERE claimed_by IS DISTINCT FROM ?)"
+                + " FROM tsmigrate.chunk WHERE migration = ? AND state IN ('planned', 'exported')" + SKIP)) {
+            ps.setString(1, instance);
+            ps.setString(2, migrationId);
+            setSkip(c, ps, 3, skip);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return new long[] {rs.getLong(1), rs.getLong(2)};
             }
         }
     }

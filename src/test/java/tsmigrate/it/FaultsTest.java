@@ -90,4 +90,40 @@ class FaultsTest {
         Process p = new ProcessBuilder("sh", "-c", cmd + " 2>/dev/null").start();
         return p.waitFor(30, TimeUnit.SECONDS) ? p.exitValue() : -1;
     }
+
+    /**
+     * onChunkError=continue: a chunk that keeps failing (here a target CHECK constraint rejects its rows) is
+     * given up for this run, the others are copied, and the run ends non-zero naming it. Not retried forever.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(180)
+    void onChunkErrorContinueCopiesTheOthersAndNamesTheFailedChunk() throws Exception {
+        String[] dbs = Clusters.newPair("cont");
+        Clusters.runSql(Clusters.source(), dbs[0], """
+                CREATE TABLE m (time timestamptz NOT NULL, v int);
+                INSERT INTO m SELECT timestamptz '2025-01-01' + i * interval '1 hour', i FROM generate_series(0, 24 * 4 - 1) i;
+                CREATE INDEX ON m (time);
+                """);
+        String[] common = {"--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
+                "--work-dir", work.toString(), "--workers", "3", "--chunk-interval", "1 day", "--on-chunk-error", "continue"};
+        Cli.Result schema = Cli.run(concat(new String[] {"migrate", "--steps", "pre-data"}, common));
+        assertEquals(0, schema.exit(), schema.all());
+        // rows of 2025-01-02 (v 24..47) cannot be loaded: a permanent, not a transient, error
+        Clusters.runSql(Clusters.target(), dbs[1], "ALTER TABLE m ADD CONSTRAINT no_second_day CHECK (v < 24 OR v >= 48)");
+        Cli.Result r = Cli.run(concat(new String[] {"migrate", "--steps", "data"}, common));
+        assertEquals(tsmigrate.cli.TsMigrate.FAILED, r.exit(), r.all());
+        assertTrue(r.all().contains("1 chunk(s) failed") && r.all().contains("2025-01-02"), r.all());
+        try (java.sql.Connection t = Clusters.target().connect(dbs[1]);
+             java.sql.Statement st = t.createStatement();
+             java.sql.ResultSet rs = st.executeQuery("SELECT count(*) FROM m")) {
+            rs.next();
+            assertEquals(24 * 3, rs.getLong(1), "the three other days are there");
+        }
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
 }
