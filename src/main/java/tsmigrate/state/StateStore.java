@@ -360,9 +360,9 @@ public final class StateStore {
 
     /**
      * Claims the next chunk that needs export or load. Claims of instances whose lease ran out are taken over,
-     * and so are those of dead processes on this host (they cannot renew).
+     * and so are those of dead processes on this host (they cannot renew). {@code skip}: the chunks that already
+     * failed in this run, which it does not take again.
      */
-    /** Claims the next free chunk, leaving out {@code skip}: the chunks that already failed in this run. */
     public Claim claim(Connection c, String leaseInterval, List<String> deadInstances, Collection<Chunk> skip) throws SQLException {
         // MATERIALIZED: the locking subquery runs once. As a plain subquery in UPDATE ... FROM, a nested loop may
         // rescan it, and SKIP LOCKED then hands out a different row each time: one claim would take many chunks.
