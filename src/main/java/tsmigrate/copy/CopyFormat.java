@@ -35,9 +35,11 @@ public final class CopyFormat {
             t.copyFormat = "csv";
             return null;
         }
-        List<String> reasons = csvReasons(src, t);
+        boolean sameMajor = sourceMajor != 0 && sourceMajor == targetMajor;
+        // auto across majors is CSV whatever the columns: no need to ask the catalog
+        List<String> reasons = configured.equals("auto") && !sameMajor ? List.of() : csvReasons(src, t);
         if (configured.equals("auto")) {
-            String f = sourceMajor != 0 && sourceMajor == targetMajor && reasons.isEmpty() ? "binary" : "csv";
+            String f = sameMajor && reasons.isEmpty() ? "binary" : "csv";
             t.fingerprintFormat = f;
             t.copyFormat = f;
             return null;

@@ -47,8 +47,7 @@ public final class HeapWatch {
                     MemoryUsage u = e.getValue();
                     if (heapPools.contains(e.getKey())) used += u.getUsed();
                 }
-                final long u = used;
-                MAX_AFTER_GC.accumulateAndGet(u, Math::max);
+                MAX_AFTER_GC.accumulateAndGet(used, Math::max);
             }, null, null);
         }
     }

@@ -50,7 +50,6 @@ public final class Summary {
         sb.append("\nSteps:\n");
         run.stepTimes().forEach((step, t) -> sb.append(String.format("  %-10s %10s  %s%n", step,
                 t[1] == 0 ? "-" : Durations.format(t[1] - t[0]), run.stepCounts().getOrDefault(step, ""))));
-        HeapWatch.liveNow();
         long afterGc = HeapWatch.maxAfterGcBytes();
         sb.append(String.format("%nJVM peak heap: %d MiB (max %d MiB); live after full GC, peak: %s%n", peakHeapBytes() / (1024 * 1024),
                 Runtime.getRuntime().maxMemory() / (1024 * 1024), afterGc < 0 ? "n/a" : (afterGc / (1024 * 1024)) + " MiB"));
@@ -106,6 +105,7 @@ public final class Summary {
     }
 
     public static void print(MigrationRun run, long totalMs) {
+        HeapWatch.liveNow(); // one full GC, so the summary's live-heap figure has a sample from the end of the run
         String text = render(run, totalMs);
         System.out.println(text);
         try {

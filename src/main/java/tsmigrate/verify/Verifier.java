@@ -47,8 +47,9 @@ public class Verifier {
                 t -> new Connection[] {Pg.connect("target", run.cfg.target), fresh ? Pg.connect("source", run.cfg.source) : null});
         // The source side as exported, when it was taken (in its format); else (the verify verb, or a chunk
         // exported without verification) both sides now, in the format of the export or CSV.
-        String stored = Fingerprint.formatOf(ch.sourceFingerprint) != null ? ch.sourceFingerprint : null;
-        String format = stored != null ? Fingerprint.formatOf(stored) : ch.table.fingerprintFormat != null ? ch.table.fingerprintFormat : "csv";
+        String storedFormat = Fingerprint.formatOf(ch.sourceFingerprint);
+        String stored = storedFormat != null ? ch.sourceFingerprint : null;
+        String format = storedFormat != null ? storedFormat : ch.table.fingerprintFormat != null ? ch.table.fingerprintFormat : "csv";
         String source;
         String target;
         try {

@@ -30,11 +30,16 @@ class CliJarIT {
         String jar = System.getProperty("tsmigrate.jar", "target/tsmigrate.jar");
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar));
         cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().putAll(env);
-        Process p = pb.start();
+        return run(pb, 10);
+    }
+
+    /** Runs the process to its end (stderr merged into stdout), within the given minutes. */
+    static Run run(ProcessBuilder pb, int minutes) throws IOException, InterruptedException {
+        Process p = pb.redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(10, TimeUnit.MINUTES));
+        assertTrue(p.waitFor(minutes, TimeUnit.MINUTES));
         System.out.println(out);
         return new Run(p.exitValue(), out);
     }
@@ -73,13 +78,12 @@ class CliJarIT {
         Path elsewhere = Files.createDirectories(work.resolve("elsewhere"));
         ProcessBuilder pb = new ProcessBuilder(launcher.toString(), "migrate", "--source", Clusters.source().uri(dbs[0]),
                 "--target", Clusters.target().uri(dbs[1]), "--work-dir", "wd", "--chunk-interval", "6 hours")
-                .directory(elsewhere.toFile()).redirectErrorStream(true);
+                .directory(elsewhere.toFile());
         pb.environment().put("TSMIGRATE_JAR", jar.toString());
         pb.environment().remove("TSMIGRATE_JAVA_OPTS");
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(10, TimeUnit.MINUTES));
-        assertEquals(0, p.exitValue(), out);
+        Run r = run(pb, 10);
+        String out = r.out();
+        assertEquals(0, r.exit(), out);
         java.util.regex.Matcher heap = java.util.regex.Pattern.compile("JVM peak heap: \\d+ MiB \\(max (\\d+) MiB\\); live after full GC, peak: \\d+ MiB")
                 .matcher(out);
         assertTrue(heap.find(), out);
@@ -89,13 +93,11 @@ class CliJarIT {
             assertEquals(DbCompare.allRows(s), DbCompare.allRows(t));
         }
 
-        ProcessBuilder missing = new ProcessBuilder(launcher.toString(), "--version").redirectErrorStream(true);
+        ProcessBuilder missing = new ProcessBuilder(launcher.toString(), "--version");
         missing.environment().put("TSMIGRATE_JAR", work.resolve("no-such.jar").toString());
-        Process m = missing.start();
-        String said = new String(m.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(m.waitFor(1, TimeUnit.MINUTES));
-        assertEquals(2, m.exitValue(), said);
-        assertTrue(said.contains("not found") && said.contains("mvn -B -DskipTests package"), said);
+        Run m = run(missing, 1);
+        assertEquals(2, m.exit(), m.out());
+        assertTrue(m.out().contains("not found") && m.out().contains("mvn -B -DskipTests package"), m.out());
     }
 
     @Test
