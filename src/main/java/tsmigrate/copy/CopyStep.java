@@ -100,6 +100,12 @@ public class CopyStep {
                         run.failedChunks);
                 if (claim != null) {
                     Chunk ch = run.chunk(claim.tableNo(), claim.chunkNo());
+                    // A sibling worker may have failed it between our reading the skip list and the claim:
+                    // it lists the chunk before releasing it, so the list is complete by now.
+                    if (run.failedChunks.contains(ch)) {
+                        run.state.release(c, ch);
+                        continue;
+                    }
                     ch.state = claim.state();
                     ch.bytes = claim.bytes();
                     ch.exportedRows = claim.rows();
@@ -347,14 +353,16 @@ public class CopyStep {
         String msg = chunk + ": " + Faults.firstLine(error);
         tsmigrate.run.RunMetrics.error(run, "data");
         progress.chunkEnded(chunk.table.key(), 0, false);
+        boolean goOn = run.cfg.continueOnChunkError && !(error instanceof UserError);
+        // listed before its claim is released, or a sibling worker could claim it and fail it again
+        if (goOn) run.failedChunks.add(chunk);
         try (Connection c = run.state.connect()) {
             run.state.markFailed(c, chunk, msg);
         } catch (Exception e) {
             LOG.debug("cannot record the failure of {}: {}", chunk, e.getMessage());
         }
-        if (!run.cfg.continueOnChunkError || error instanceof UserError) throw error;
+        if (!goOn) throw error;
         run.warn("chunk failed and was skipped (on-chunk-error=continue): " + msg);
-        run.failedChunks.add(chunk);
     }
 
     public void endData(MigrationRun run) throws SQLException {

@@ -481,6 +481,18 @@ public final class StateStore {
         }
     }
 
+    /** Gives back a claim taken by mistake (a chunk this run already gave up on), as if never made. */
+    public void release(Connection c, Chunk ch) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.chunk SET claimed_by = NULL, claimed_until = NULL,"
+                + " attempts = attempts - 1 WHERE migration = ? AND table_no = ? AND chunk_no = ? AND claimed_by = ?")) {
+            ps.setString(1, migrationId);
+            ps.setInt(2, ch.table.number);
+            ps.setInt(3, ch.number);
+            ps.setString(4, instance);
+            ps.executeUpdate();
+        }
+    }
+
     public void markVerified(Connection c, Chunk ch, String targetFingerprint, boolean ok) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.chunk SET state = ?, target_fingerprint = ?, updated_at = now()"
                 + " WHERE migration = ? AND table_no = ? AND chunk_no = ?")) {
