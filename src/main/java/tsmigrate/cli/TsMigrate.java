@@ -46,6 +46,7 @@ public final class TsMigrate implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
+        tsmigrate.report.Console.install();
         tsmigrate.report.HeapWatch.start();
         int code = run(args);
         Migration.exiting(code);

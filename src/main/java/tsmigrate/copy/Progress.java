@@ -5,6 +5,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.FilterInputStream;
 import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -13,11 +15,12 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import tsmigrate.report.Console;
 import tsmigrate.run.Durations;
 
 /**
  * Live progress of a copy step: bytes are counted as they stream, rows when a chunk ends.
- * Prints a line every period (and a self-overwriting line on a terminal).
+ * Logs a line every period, or on a terminal keeps bars up to date (see {@link Console}).
  */
 public final class Progress implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger("tsmigrate.progress");
@@ -34,9 +37,8 @@ public final class Progress implements AutoCloseable {
     private volatile Runnable onTick = () -> { };
     /** Per table: {bytes, chunks done, chunks total, chunks in flight}, for the terminal's per-table bars. */
     private final java.util.Map<String, long[]> tables = new java.util.concurrent.ConcurrentSkipListMap<>();
-    private int linesDrawn;
-    /** On a terminal: one self-overwriting line instead of a log line per period. */
-    private final boolean tty = System.console() != null && System.getenv("CI") == null;
+    /** On a terminal: bars redrawn in place instead of a log line per period. */
+    private final boolean tty = Console.isTty();
 
     /** @param exactTotal whether totalBytes is known (load: file sizes) or a guess (export: table sizes). */
     public Progress(String step, int totalChunks, long totalBytes, boolean exactTotal, int periodSeconds) {
@@ -71,23 +73,16 @@ public final class Progress implements AutoCloseable {
     }
 
     /** Live bars on the terminal: the whole step, then each table with chunks in flight. */
-    private synchronized void redraw() {
-        StringBuilder sb = new StringBuilder();
-        if (linesDrawn > 1) sb.append("\u001b[").append(linesDrawn - 1).append('A');
-        sb.append('\r').append(bar(bytes.get(), totalBytes)).append(' ').append(line()).append("\u001b[K");
-        int lines = 1;
+    private void redraw() {
+        List<String> lines = new ArrayList<>();
+        lines.add(bar(bytes.get(), totalBytes) + ' ' + line());
         for (java.util.Map.Entry<String, long[]> e : tables.entrySet()) {
             long[] t = e.getValue();
-            if (t[3] <= 0 || lines > 8) continue;
-            sb.append("\n  ").append(bar(t[1], t[2])).append(' ').append(e.getKey()).append(": ").append(t[1]).append('/').append(t[2])
-                    .append(" chunks, ").append(Durations.bytes(t[0])).append(", ").append(t[3]).append(" in flight\u001b[K");
-            lines++;
+            if (t[3] <= 0 || lines.size() > 8) continue;
+            lines.add("  " + bar(t[1], t[2]) + ' ' + e.getKey() + ": " + t[1] + '/' + t[2] + " chunks, " + Durations.bytes(t[0])
+                    + ", " + t[3] + " in flight");
         }
-        for (int i = lines; i < linesDrawn; i++) sb.append("\n\u001b[K"); // clear lines of tables that finished
-        if (linesDrawn > lines) sb.append("\u001b[").append(linesDrawn - lines).append('A');
-        linesDrawn = Math.max(lines, 1);
-        System.err.print(sb);
-        System.err.flush();
+        Console.drawBars(lines);
     }
 
     private static String bar(long done, long total) {
@@ -186,15 +181,7 @@ public final class Progress implements AutoCloseable {
     @Override
     public void close() {
         timer.shutdownNow();
-        if (tty) {
-            synchronized (this) {
-                StringBuilder sb = new StringBuilder();
-                if (linesDrawn > 1) sb.append("\u001b[").append(linesDrawn - 1).append('A');
-                sb.append("\r\u001b[J"); // erase the bars; the step's end line follows
-                System.err.print(sb);
-                System.err.flush();
-            }
-        }
+        Console.clearBars(); // the step's end line follows
         onTick.run();
     }
 }

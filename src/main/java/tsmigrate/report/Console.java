@@ -1,0 +1,122 @@
+package tsmigrate.report;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * The terminal: live progress bars redrawn in place, and everything else written to it. Any other output (a log
+ * line, an error) first erases the bars, so the next redraw cannot overwrite it; the bars come back below it at
+ * the next redraw. Off a terminal (a file, a pipe, CI) there are no bars and nothing is wrapped.
+ */
+public final class Console {
+    private static final Object LOCK = new Object();
+    private static volatile boolean tty;
+    private static PrintStream bars = System.err;
+    /** Lines of bars on the screen now, the cursor at the end of the last one. */
+    private static int barLines;
+    /** Whether the other output ended its last line: bars are drawn only then, never into a half-written line. */
+    private static boolean atLineStart = true;
+
+    private Console() {
+    }
+
+    /** On a terminal, routes System.err and System.out through the guard; the bars go to stderr. */
+    public static void install() {
+        if (System.console() != null && System.getenv("CI") == null) install(System.err, System.out);
+    }
+
+    static void install(PrintStream err, PrintStream out) {
+        synchronized (LOCK) {
+            bars = err;
+            barLines = 0;
+            atLineStart = true;
+            tty = true;
+        }
+        System.setErr(new PrintStream(new Guarded(err), true, StandardCharsets.UTF_8));
+        System.setOut(new PrintStream(new Guarded(out), true, StandardCharsets.UTF_8));
+    }
+
+    /** Back to no terminal (tests); the caller puts System.err and System.out back. */
+    static void reset() {
+        synchronized (LOCK) {
+            tty = false;
+            barLines = 0;
+            atLineStart = true;
+            bars = System.err;
+        }
+    }
+
+    public static boolean isTty() {
+        return tty;
+    }
+
+    /** Replaces the bars on the screen with these lines. */
+    public static void drawBars(List<String> lines) {
+        synchronized (LOCK) {
+            if (!tty || !atLineStart) return;
+            StringBuilder sb = new StringBuilder();
+            erase(sb);
+            sb.append(String.join("\n", lines.stream().map(l -> l + "\u001b[K").toList()));
+            barLines = lines.size();
+            bars.print(sb);
+            bars.flush();
+        }
+    }
+
+    /** Takes the bars off the screen (a step ended). */
+    public static void clearBars() {
+        synchronized (LOCK) {
+            if (!tty || barLines == 0) return;
+            StringBuilder sb = new StringBuilder();
+            erase(sb);
+            bars.print(sb);
+            bars.flush();
+        }
+    }
+
+    /** Cursor to the start of the first bar line, and clears from there down. Under LOCK. */
+    private static void erase(StringBuilder sb) {
+        if (barLines == 0) return;
+        if (barLines > 1) sb.append("\u001b[").append(barLines - 1).append('A');
+        sb.append("\r\u001b[J");
+        barLines = 0;
+    }
+
+    /** A stream of other output: erases the bars before writing. */
+    private static final class Guarded extends OutputStream {
+        private final PrintStream target;
+
+        Guarded(PrintStream target) {
+            this.target = target;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            if (len == 0) return;
+            synchronized (LOCK) {
+                if (barLines > 0) {
+                    StringBuilder sb = new StringBuilder();
+                    erase(sb);
+                    bars.print(sb);
+                    bars.flush();
+                }
+                target.write(b, off, len);
+                target.flush();
+                atLineStart = b[off + len - 1] == '\n';
+            }
+        }
+
+        @Override
+        public void flush() {
+            target.flush();
+        }
+    }
+}
