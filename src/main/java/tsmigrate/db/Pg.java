@@ -21,20 +21,53 @@ public final class Pg {
      */
     private static final String SESSION = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';"
             + " SET extra_float_digits = 3; SET bytea_output = 'hex'; SET client_encoding = 'UTF8'";
+    /**
+     * Before a kept connection is used again: the session settings anywhere in tsmigrate changes (keep this list
+     * whole), session advisory locks, then SESSION.
+     */
+    private static final String REUSE = "RESET synchronous_commit; RESET idle_in_transaction_session_timeout;"
+            + " SELECT pg_catalog.pg_advisory_unlock_all(); " + SESSION;
 
     private Pg() {
     }
 
+    /** A connection with the session settings; close() gives it back for reuse (see {@link Pool}). */
     public static Connection connect(String side, ConnInfo ci) {
-        try {
-            Connection c = DriverManager.getConnection(ci.jdbcUrl(), ci.jdbcProperties("tsmigrate"));
-            try (Statement st = c.createStatement()) {
-                st.execute(SESSION);
+        java.util.Properties props = ci.jdbcProperties("tsmigrate");
+        String key = ci.jdbcUrl() + '\n' + new java.util.TreeMap<>(props); // in memory only: it holds the password
+        return Pool.borrow(key, REUSE, () -> {
+            try {
+                Connection c = DriverManager.getConnection(ci.jdbcUrl(), props);
+                try (Statement st = c.createStatement()) {
+                    st.execute(SESSION + "; SELECT pg_catalog.pg_backend_pid()");
+                    return new Pool.Opened(c, ownSession(c, st));
+                }
+            } catch (SQLException e) {
+                throw explain(side, ci, e);
             }
-            return c;
-        } catch (SQLException e) {
-            throw explain(side, ci, e);
+        });
+    }
+
+    /**
+     * Whether the connection has a server session of its own: the backend pid the session reports is the one the
+     * handshake gave (a pooler or a front that shares sessions gives its own). st: after SESSION; SELECT pid.
+     */
+    private static boolean ownSession(Connection c, Statement st) throws SQLException {
+        int handshakePid = c.unwrap(org.postgresql.PGConnection.class).getBackendPID();
+        while (true) {
+            ResultSet rs = st.getResultSet();
+            if (rs != null) {
+                try (rs) {
+                    return rs.next() && rs.getInt(1) == handshakePid;
+                }
+            }
+            if (!st.getMoreResults() && st.getUpdateCount() == -1) return false;
         }
+    }
+
+    /** Closes the connections kept for reuse: a run's end. */
+    public static void closeIdleConnections() {
+        Pool.closeIdle();
     }
 
     /** Turns a failed connection into words: what is wrong and what to do. */

@@ -118,6 +118,7 @@ public final class Migration {
             run.releaseSnapshot();
             pool.shutdownNow();
             main.stop();
+            tsmigrate.db.Pg.closeIdleConnections();
             finished.countDown();
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
