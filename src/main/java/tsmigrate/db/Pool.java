@@ -30,6 +30,8 @@ import org.postgresql.core.TransactionState;
 final class Pool {
     /** More than the workers of a step need at once (source and target each), so a step's end keeps them all. */
     private static final int MAX_IDLE_PER_KEY = 16;
+    /** Across all servers (serve's jobs, tests), so idle ones never crowd a server's max_connections. */
+    private static final int MAX_IDLE = 32;
     private static final int RESET_TIMEOUT_MS = 10_000;
     private static final Map<String, Deque<Connection>> IDLE = new HashMap<>();
 
@@ -102,7 +104,7 @@ final class Pool {
                 real.setAutoCommit(true); // no transaction is open: no round trip
                 synchronized (IDLE) {
                     Deque<Connection> idle = IDLE.computeIfAbsent(key, k -> new ArrayDeque<>());
-                    if (idle.size() < MAX_IDLE_PER_KEY) {
+                    if (idle.size() < MAX_IDLE_PER_KEY && IDLE.values().stream().mapToInt(Deque::size).sum() < MAX_IDLE) {
                         idle.addFirst(real);
                         return;
                     }
