@@ -148,6 +148,8 @@ public final class TsMigrate implements Callable<Integer> {
         String compressFiles;
         @Option(names = "--stream", description = "Pipe each chunk from source to target without files.")
         boolean stream;
+        @Option(names = "--keep-files", description = "Keep the chunk files once loaded (by default each is deleted when its rows are committed on the target).")
+        boolean keepFiles;
         @Option(names = "--lease", paramLabel = "SECONDS", description = "How long a claim on a chunk lasts without renewal (default 60).")
         Integer leaseSeconds;
 
@@ -178,6 +180,7 @@ public final class TsMigrate implements Callable<Integer> {
             if (leaseSeconds != null) cfg.leaseSeconds = leaseSeconds;
             if (copyFormat != null) cfg.copyFormat = copyFormat;
             if (compressFiles != null) cfg.compressFiles = compressFiles;
+            if (keepFiles) cfg.keepFiles = true;
             if (stream) cfg.stream = true;
             if (!steps.isEmpty()) {
                 cfg.steps.clear();

@@ -44,6 +44,11 @@ public final class JobConfig {
     public String copyFormat = "auto";
     /** Compress the chunk files in the work dir: none or gzip (for work dirs on slow disks). */
     public String compressFiles = "none";
+    /**
+     * Keep each chunk's file after its rows are committed on the target. By default it is deleted then: the work
+     * dir holds only the chunks in flight and those exported but not loaded yet (which a resumed run loads).
+     */
+    public boolean keepFiles = false;
     /** Pipe COPY TO straight into COPY FROM, without files (faster; a retried chunk is read from the source again). */
     public boolean stream = false;
     /** maintenance_work_mem of the post-data restore sessions (index builds), per restore job. */

@@ -22,7 +22,7 @@ public final class JobFile {
     static final Set<String> KEYS = Set.of("name", "source", "target", "workDir", "workers", "chunkInterval",
             "splitRows", "include", "exclude", "timeColumns", "pgDump", "pgRestore", "snapshot", "progressSeconds",
             "routesDir", "verify", "onChunkError", "retries", "retryDelayMs", "maxRetryDelayMs", "leaseSeconds",
-            "steps", "hypertables", "compressLikeSource", "copyFormat", "compressFiles", "stream",
+            "steps", "hypertables", "compressLikeSource", "copyFormat", "compressFiles", "keepFiles", "stream",
             "maintenanceWorkMem");
     static final Set<String> CONN_KEYS = Set.of("uri", "password");
 
@@ -85,6 +85,10 @@ public final class JobFile {
             cfg.snapshot = b;
         }
         if (map.containsKey("progressSeconds")) cfg.progressSeconds = (int) num(map, "progressSeconds");
+        if (map.containsKey("keepFiles")) {
+            if (!(map.get("keepFiles") instanceof Boolean b)) throw bad("keepFiles", "true or false");
+            cfg.keepFiles = b;
+        }
         if (map.containsKey("verify")) {
             if (!(map.get("verify") instanceof Boolean b)) throw bad("verify", "true or false");
             cfg.verify = b;

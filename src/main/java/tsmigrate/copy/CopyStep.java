@@ -267,6 +267,14 @@ public class CopyStep {
             throw e;
         }
         c.setAutoCommit(true);
+        if (!run.cfg.stream && !run.cfg.keepFiles) {
+            // The rows are on the target and the state says so: the file has no further use (resume, verify).
+            try {
+                Files.deleteIfExists(dataFile(run, chunk));
+            } catch (IOException e) {
+                LOG.debug("cannot delete the file of {}: {}", chunk, e.getMessage());
+            }
+        }
         chunk.loadedRows = rows;
         chunk.loadEndMs = System.currentTimeMillis();
         chunk.state = "loaded";

@@ -54,6 +54,7 @@ class JobFileTest {
                 snapshot: false
                 progressSeconds: 30
                 routesDir: my-routes
+                keepFiles: true
                 """);
         assertEquals("nightly", cfg.name);
         assertEquals("src.example.com", cfg.source.host());
@@ -73,6 +74,8 @@ class JobFileTest {
         assertFalse(cfg.snapshot);
         assertEquals(30, cfg.progressSeconds);
         assertEquals(dir.toAbsolutePath().resolve("my-routes"), cfg.routesDir);
+        assertTrue(cfg.keepFiles);
+        assertFalse(load("workers: 2\n").keepFiles, "deleted once loaded, by default");
     }
 
     @Test

@@ -77,7 +77,7 @@ class CliJarIT {
         Path jar = Path.of(System.getProperty("tsmigrate.jar", "target/tsmigrate.jar")).toAbsolutePath();
         Path elsewhere = Files.createDirectories(work.resolve("elsewhere"));
         ProcessBuilder pb = new ProcessBuilder(launcher.toString(), "migrate", "--source", Clusters.source().uri(dbs[0]),
-                "--target", Clusters.target().uri(dbs[1]), "--work-dir", "wd", "--chunk-interval", "6 hours")
+                "--target", Clusters.target().uri(dbs[1]), "--work-dir", "wd", "--chunk-interval", "6 hours", "--keep-files")
                 .directory(elsewhere.toFile());
         pb.environment().put("TSMIGRATE_JAR", jar.toString());
         pb.environment().remove("TSMIGRATE_JAVA_OPTS");

@@ -53,7 +53,7 @@ class CopyFormatTest {
         Clusters.runSql(Clusters.target(), dbs[1], "CREATE TYPE public.spacer AS ENUM ('x'); CREATE TABLE public.spacer_t (a int);"
                 + " DROP TABLE public.spacer_t; DROP TYPE public.spacer;");
         Cli.Result r = Cli.run("migrate", "--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
-                "--work-dir", work.toString(), "--workers", "2");
+                "--work-dir", work.toString(), "--workers", "2", "--keep-files");
         assertEquals(0, r.exit(), r.err());
         try (Connection s = Clusters.source().connect(dbs[0]); Connection t = Clusters.target().connect(dbs[1])) {
             assertEquals(DbCompare.allRows(s), DbCompare.allRows(t));
@@ -100,7 +100,7 @@ class CopyFormatTest {
         String[] dbs = Clusters.newPair("fmtcsv");
         Clusters.runSql(Clusters.source(), dbs[0], SCHEMA);
         Cli.Result r = Cli.run("migrate", "--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
-                "--work-dir", work.toString(), "--format", "csv");
+                "--work-dir", work.toString(), "--format", "csv", "--keep-files");
         assertEquals(0, r.exit(), r.err());
         try (var walk = Files.walk(work)) {
             List<String> data = walk.map(p -> p.getFileName().toString()).filter(n -> n.matches("\\d{6}\\..*")).toList();

@@ -24,7 +24,7 @@ class CopyModesTest {
         String[] dbs = Clusters.newPair("mode");
         Clusters.runSql(Clusters.source(), dbs[0], Clusters.resource("/fixtures/all-shapes.sql"));
         List<String> args = new java.util.ArrayList<>(List.of("migrate", "--source", Clusters.source().uri(dbs[0]),
-                "--target", Clusters.target().uri(dbs[1]), "--work-dir", work.toString(), "--workers", "3", "--split-rows", "3"));
+                "--target", Clusters.target().uri(dbs[1]), "--work-dir", work.toString(), "--workers", "3", "--split-rows", "3", "--keep-files"));
         args.addAll(List.of(mode.split(" ")));
         Cli.Result r = Cli.run(args.toArray(String[]::new));
         assertEquals(0, r.exit(), r.err());
@@ -40,6 +40,11 @@ class CopyModesTest {
             if (mode.contains("--stream")) assertTrue(data.isEmpty(), "no chunk files when streaming: " + data);
             else if (mode.contains("gzip")) assertTrue(!data.isEmpty() && data.stream().allMatch(n -> n.endsWith(".gz")), data.toString());
             else assertTrue(!data.isEmpty() && data.stream().allMatch(n -> n.endsWith(".bin")), data.toString());
+        }
+        try (var files = Files.walk(work)) { // kept files hold the data: private to the user
+            for (Path p : files.filter(p -> p.getFileName().toString().matches("\\d{6}\\..*")).toList()) {
+                assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(p)), p.toString());
+            }
         }
         assertTrue(r.out().contains("of 1") || r.out().contains("verified"), r.out());
     }

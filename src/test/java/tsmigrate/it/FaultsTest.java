@@ -67,7 +67,7 @@ class FaultsTest {
             String[] dbs = Clusters.newPair("fulldisk");
             Clusters.runSql(Clusters.source(), dbs[0], MANY_CHUNKS.replace("150000", "20000"));
             String[] args = {"migrate", "--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
-                    "--work-dir", mnt.resolve("wd").toString(), "--workers", "2", "--chunk-interval", "1 hour"};
+                    "--work-dir", mnt.resolve("wd").toString(), "--workers", "2", "--chunk-interval", "1 hour", "--keep-files"};
             Cli.Result full = Cli.run(args);
             assertEquals(TsMigrate.FAILED, full.exit(), full.all());
             assertTrue(full.err().contains("is full") && full.err().contains("run the same command again"), full.err());
