@@ -66,7 +66,7 @@ public final class Demo {
             StringBuilder sb = new StringBuilder("\nRow-by-row check, source against target:\n");
             Summary.table(sb, rowsOut, false);
             sb.append(ok ? "\nAll tables are equal, row for row.\n" : "\nSOME TABLES DIFFER.\n");
-            sb.append("Work dir (plan.yaml, summary.txt, chunk files): ").append(dir).append('\n');
+            sb.append("Work dir (plan.yaml, summary.txt, report.html): ").append(dir).append('\n');
             System.out.println(sb);
             return ok;
         }

@@ -27,6 +27,7 @@ public final class DryRun {
         long chunks = 0;
         long estRows = 0;
         long bytes = 0;
+        long largestChunk = 0;
         String target;
         try (Connection src = Pg.connect("source", cfg.source); Connection tgt = Pg.connect("target", cfg.target)) {
             Planner.validateInterval(tgt, cfg.chunkInterval);
@@ -37,6 +38,7 @@ public final class DryRun {
                 chunks += n;
                 estRows += t.estimatedRows;
                 bytes += t.bytes;
+                if (n > 0) largestChunk = Math.max(largestChunk, t.bytes / n);
             }
             target = run.state.exists(tgt) ? "holds the state of this migration: migrate would resume it"
                     : "has no state of this migration: migrate would start it (and refuse if its tables hold rows)";
@@ -48,8 +50,11 @@ public final class DryRun {
         for (String s : JobConfig.ALL_STEPS) if (cfg.runs(s)) steps.add(s);
         sb.append("\nSteps: ").append(String.join(" -> ", steps)).append('\n');
         sb.append("Target: ").append(target).append('\n');
-        sb.append("Work dir: ").append(run.workDir.root()).append(" (needs about ").append(Durations.bytes(bytes))
-                .append(" for the chunk files)\n");
+        sb.append("Work dir: ").append(run.workDir.root());
+        if (cfg.stream) sb.append(" (no chunk files: --stream)\n");
+        else if (cfg.keepFiles) sb.append(" (needs about ").append(Durations.bytes(bytes)).append(" for the chunk files, kept)\n");
+        else sb.append(" (needs about ").append(Durations.bytes(largestChunk * cfg.workers)).append(" for the chunk files in flight, ")
+                .append(cfg.workers).append(" at a time; ").append(Durations.bytes(bytes)).append(" with --keep-files)\n");
         out.println(sb);
     }
 }

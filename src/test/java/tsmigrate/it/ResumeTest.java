@@ -154,6 +154,7 @@ class ResumeTest {
             Cli.Result r = Cli.run(all);
             assertEquals(0, r.exit(), r.all());
             assertTrue(r.out().contains("\"public\".\"m\"") && r.out().contains("14") && r.out().contains("nothing written"), r.out());
+            assertTrue(r.out().contains("for the chunk files in flight") && r.out().contains("with --keep-files"), r.out());
         }
         assertTrue(!java.nio.file.Files.exists(work.resolve("never")), "no work dir");
         try (Connection t = Clusters.target().connect(dbs[1])) {
