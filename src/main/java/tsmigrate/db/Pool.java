@@ -124,7 +124,7 @@ final class Pool {
     private static final class Lease implements InvocationHandler {
         private final String key;
         private final Connection real;
-        private boolean closed;
+        private volatile boolean closed;
 
         Lease(String key, Connection real) {
             this.key = key;
