@@ -29,17 +29,27 @@ public final class Console {
     }
 
     static void install(PrintStream err, PrintStream out) {
+        onTerminal(err);
+        System.setErr(guarded(err));
+        System.setOut(guarded(out));
+    }
+
+    /** Bars from now on, drawn on err. */
+    static void onTerminal(PrintStream err) {
         synchronized (LOCK) {
             bars = err;
             barLines = 0;
             atLineStart = true;
             tty = true;
         }
-        System.setErr(new PrintStream(new Guarded(err), true, StandardCharsets.UTF_8));
-        System.setOut(new PrintStream(new Guarded(out), true, StandardCharsets.UTF_8));
     }
 
-    /** Back to no terminal (tests); the caller puts System.err and System.out back. */
+    /** A stream to target that erases the bars before it writes. */
+    static PrintStream guarded(PrintStream target) {
+        return new PrintStream(new Guarded(target), true, StandardCharsets.UTF_8);
+    }
+
+    /** Back to no terminal (tests). */
     static void reset() {
         synchronized (LOCK) {
             tty = false;

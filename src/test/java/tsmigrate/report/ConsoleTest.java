@@ -18,42 +18,43 @@ import org.junit.jupiter.api.Test;
  * up, carriage return, erase) and the screen it ends with is compared.
  */
 class ConsoleTest {
-    private final PrintStream savedErr = System.err;
-    private final PrintStream savedOut = System.out;
     private final ByteArrayOutputStream terminal = new ByteArrayOutputStream();
     private PrintStream raw;
+    /** What System.err and System.out become on a terminal (not installed: other tests' threads log meanwhile). */
+    private PrintStream err;
+    private PrintStream out;
 
     @BeforeEach
     void onATerminal() {
         raw = new PrintStream(terminal, true, StandardCharsets.UTF_8);
-        Console.install(raw, raw);
+        Console.onTerminal(raw);
+        err = Console.guarded(raw);
+        out = Console.guarded(raw);
     }
 
     @AfterEach
     void restore() {
         Console.reset();
-        System.setErr(savedErr);
-        System.setOut(savedOut);
     }
 
     @Test
     void aLogLineBetweenRedrawsStaysOnTheScreenAndTheBarsMoveBelowIt() {
         Console.drawBars(List.of("[####    ] data: 1/4 chunks", "  [##      ] \"public\".\"m\": 1/4 chunks"));
-        System.err.println("12:00:00 [WARN] cannot reach the target; retrying");
+        err.println("12:00:00 [WARN] cannot reach the target; retrying");
         Console.drawBars(List.of("[######  ] data: 2/4 chunks", "  [####    ] \"public\".\"m\": 2/4 chunks"));
         assertEquals(List.of("12:00:00 [WARN] cannot reach the target; retrying", "[######  ] data: 2/4 chunks",
                 "  [####    ] \"public\".\"m\": 2/4 chunks"), screen());
         Console.drawBars(List.of("[########] data: 4/4 chunks"));
         Console.clearBars();
-        System.out.println("Migration summary");
+        out.println("Migration summary");
         assertEquals(List.of("12:00:00 [WARN] cannot reach the target; retrying", "Migration summary"), screen());
     }
 
     @Test
     void barsWaitForAHalfWrittenLine() {
-        System.err.print("12:00:00 [INFO] step data: ");
+        err.print("12:00:00 [INFO] step data: ");
         Console.drawBars(List.of("[##      ] data: 1/4 chunks"));
-        System.err.println("started");
+        err.println("started");
         assertEquals(List.of("12:00:00 [INFO] step data: started"), screen());
     }
 
