@@ -25,13 +25,11 @@ public final class Console {
 
     /** On a terminal, routes System.err and System.out through the guard; the bars go to stderr. */
     public static void install() {
-        if (System.console() != null && System.getenv("CI") == null) install(System.err, System.out);
-    }
-
-    static void install(PrintStream err, PrintStream out) {
+        if (System.console() == null || System.getenv("CI") != null) return;
+        PrintStream err = System.err;
         onTerminal(err);
         System.setErr(guarded(err));
-        System.setOut(guarded(out));
+        System.setOut(guarded(System.out));
     }
 
     /** Bars from now on, drawn on err. */
