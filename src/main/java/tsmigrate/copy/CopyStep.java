@@ -46,14 +46,8 @@ public class CopyStep {
     private volatile ScheduledExecutorService heartbeat;
 
     public void beginData(MigrationRun run) {
-        java.util.Map<tsmigrate.plan.TableInfo, Integer> perTable = new java.util.HashMap<>();
-        for (Chunk ch : run.getChunks()) perTable.merge(ch.table, 1, Integer::sum);
         List<Chunk> todo = run.getChunks().stream().filter(ch -> ch.state.equals("planned") || ch.state.equals("exported")).toList();
-        long total = 0;
-        for (Chunk ch : todo) {
-            // an exported chunk's file size is known; otherwise guess the table's size spread evenly
-            total += ch.bytes > 0 ? ch.bytes : ch.table.bytes / perTable.get(ch.table);
-        }
+        long total = Progress.expectedBytes(todo, run.getChunks());
         Progress p = new Progress("data", todo.size(), total, false, run.cfg.progressSeconds);
         progress = p;
         p.onTick(() -> tsmigrate.report.StatusFile.write(run, p));

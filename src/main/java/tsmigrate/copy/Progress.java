@@ -91,6 +91,20 @@ public final class Progress implements AutoCloseable {
         return "[" + "#".repeat(filled) + " ".repeat(width - filled) + "]";
     }
 
+    /** The bytes of todo: an exported chunk's file size where known, else its table's size spread over its chunks. */
+    public static long expectedBytes(List<tsmigrate.plan.Chunk> todo, List<tsmigrate.plan.Chunk> all) {
+        java.util.Map<tsmigrate.plan.TableInfo, Integer> perTable = new java.util.HashMap<>();
+        for (tsmigrate.plan.Chunk ch : all) perTable.merge(ch.table, 1, Integer::sum);
+        long total = 0;
+        for (tsmigrate.plan.Chunk ch : todo) total += ch.bytes > 0 ? ch.bytes : ch.table.bytes / perTable.get(ch.table);
+        return total;
+    }
+
+    /** Bytes that passed without a counting stream (e.g. read back row by row). */
+    public void addBytes(long n) {
+        bytes.addAndGet(n);
+    }
+
     public void chunkDone(long chunkRows) {
         rows.addAndGet(chunkRows);
         chunksDone.incrementAndGet();

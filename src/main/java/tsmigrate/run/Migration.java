@@ -57,6 +57,7 @@ public final class Migration {
         cfg.validate();
         MigrationRun run = new MigrationRun(cfg);
         CopyStep copy = new CopyStep();
+        tsmigrate.verify.Verifier verifier = new tsmigrate.verify.Verifier();
         AtomicInteger n = new AtomicInteger();
         ExecutorService pool = Executors.newFixedThreadPool(cfg.workers, r -> new Thread(r, "worker-" + n.incrementAndGet()));
         Main main = new Main();
@@ -70,7 +71,7 @@ public final class Migration {
         main.bind("copy", copy);
         main.bind("sequences", new SequenceSync());
         main.bind("analyze", new Analyze());
-        main.bind("verifier", new tsmigrate.verify.Verifier());
+        main.bind("verifier", verifier);
         main.bind("catchUp", new tsmigrate.plan.CatchUp());
         main.bind("timescale", new tsmigrate.timescale.TimescaleSteps());
         main.bind("retryTransient", new tsmigrate.copy.RetryTransient(cfg.retries));
@@ -115,6 +116,7 @@ public final class Migration {
             return run;
         } finally {
             copy.close();
+            verifier.close();
             run.releaseSnapshot();
             pool.shutdownNow();
             main.stop();

@@ -25,6 +25,7 @@ public final class Fingerprint {
     private boolean first = true;
     private long rows;
     private long sum;
+    private long bytes;
 
     public Fingerprint(String format) {
         this.format = format;
@@ -33,6 +34,7 @@ public final class Fingerprint {
 
     /** Adds one CopyData message. */
     public void add(byte[] msg) {
+        bytes += msg.length;
         int off = 0;
         if (binary) {
             if (first && startsWithSignature(msg)) {
@@ -51,6 +53,11 @@ public final class Fingerprint {
         if (msg.length < 19) return false;
         for (int i = 0; i < BINARY_SIGNATURE.length; i++) if (msg[i] != BINARY_SIGNATURE[i]) return false;
         return true;
+    }
+
+    /** Bytes of all the messages, as COPY sent them. */
+    public long bytes() {
+        return bytes;
     }
 
     public long rows() {

@@ -22,6 +22,7 @@ public class Verifier {
     private final List<String> mismatches = Collections.synchronizedList(new ArrayList<>());
     private volatile int checked;
     private final boolean fresh;
+    private volatile tsmigrate.copy.Progress progress;
 
     public Verifier() {
         this(false);
@@ -37,12 +38,45 @@ public class Verifier {
             // --steps verify without the plan step: the chunks (and their export fingerprints) come from the state
             if (run.getChunks().isEmpty()) run.state.loadPlan(c, run.workDir.root(), run.getTables(), run.getChunks());
         }
+        track(run);
+    }
+
+    /** Progress of the chunks to check (rows and bytes read back, rate, ETA), as the data step shows its own. */
+    public void track(MigrationRun run) {
+        List<Chunk> todo = run.getChunks().stream().filter(ch -> due(run, ch)).toList();
+        if (todo.isEmpty()) return;
+        tsmigrate.copy.Progress p = new tsmigrate.copy.Progress("verify", todo.size(), tsmigrate.copy.Progress.expectedBytes(todo, run.getChunks()),
+                false, run.cfg.progressSeconds);
+        p.onTick(() -> tsmigrate.report.StatusFile.write(run, p));
+        for (Chunk ch : todo) p.expect(ch.table.key(), 1);
+        progress = p;
+    }
+
+    private boolean due(MigrationRun run, Chunk ch) {
+        if (!run.cfg.verify && !fresh) return false;
+        return ch.state.equals("loaded") || (fresh && (ch.state.equals("verified") || ch.state.equals("mismatch")));
     }
 
     public void chunk(MigrationRun run, Chunk ch) throws SQLException {
-        if (!run.cfg.verify && !fresh) return;
-        boolean due = ch.state.equals("loaded") || (fresh && (ch.state.equals("verified") || ch.state.equals("mismatch")));
-        if (!due) return;
+        if (!due(run, ch)) return;
+        tsmigrate.copy.Progress p = progress;
+        if (p != null) p.chunkStarted(ch.table.key());
+        long[] rowsAndBytes = {0, 0};
+        boolean done = false;
+        try {
+            rowsAndBytes = check(run, ch);
+            done = true;
+        } finally {
+            if (p != null) {
+                p.addBytes(rowsAndBytes[1]);
+                if (done) p.chunkDone(rowsAndBytes[0]);
+                p.chunkEnded(ch.table.key(), rowsAndBytes[1], done);
+            }
+        }
+    }
+
+    /** Compares the chunk's fingerprints; returns {rows, bytes} read back from the target. */
+    private long[] check(MigrationRun run, Chunk ch) throws SQLException {
         Connection[] c = conns.computeIfAbsent(Thread.currentThread(),
                 t -> new Connection[] {Pg.connect("target", run.cfg.target), fresh ? Pg.connect("source", run.cfg.source) : null});
         // The source side as exported, when it was taken (in its format); else (the verify verb, or a chunk
@@ -51,13 +85,14 @@ public class Verifier {
         String stored = storedFormat != null ? ch.sourceFingerprint : null;
         String format = storedFormat != null ? storedFormat : ch.table.fingerprintFormat != null ? ch.table.fingerprintFormat : "csv";
         String source;
-        String target;
+        Fingerprint targetPrint;
         try {
             source = !fresh && stored != null ? stored : Fingerprint.copyOut(sourceConn(run, c), ch.copyOutSql(format, false), format, null).toString();
-            target = Fingerprint.copyOut(c[0], ch.copyOutSql(format, true), format, null).toString();
+            targetPrint = Fingerprint.copyOut(c[0], ch.copyOutSql(format, true), format, null);
         } catch (java.io.IOException e) {
             throw new SQLException("cannot read " + ch + " for its fingerprint: " + e.getMessage(), "08006", e);
         }
+        String target = targetPrint.toString();
         boolean ok = source.equals(target);
         run.state.markVerified(c[0], ch, target, ok);
         ch.state = ok ? "verified" : "mismatch";
@@ -69,6 +104,7 @@ public class Verifier {
             mismatches.add(ch.table.qualified() + " " + ch.range + ": source " + Fingerprint.describe(source) + ", target "
                     + Fingerprint.describe(target));
         }
+        return new long[] {targetPrint.rows(), targetPrint.bytes()};
     }
 
     private static Connection sourceConn(MigrationRun run, Connection[] c) {
@@ -76,15 +112,24 @@ public class Verifier {
         return c[1];
     }
 
-    public void end(MigrationRun run) {
+    /** Ends the progress and gives the connections back; also when a chunk failed and end() is never reached. */
+    public tsmigrate.copy.Progress close() {
         for (Connection[] c : conns.values()) {
             Pg.closeQuietly(c[0]);
             Pg.closeQuietly(c[1]);
         }
         conns.clear();
+        tsmigrate.copy.Progress p = progress;
+        progress = null;
+        if (p != null) p.close();
+        return p;
+    }
+
+    public void end(MigrationRun run) {
+        tsmigrate.copy.Progress p = close();
         long verified = run.getChunks().stream().filter(ch -> ch.state.equals("verified")).count();
         run.counts("verify", checked + " chunk(s) checked now, " + verified + " of " + run.getChunks().size() + " verified"
-                + (mismatches.isEmpty() ? "" : ", " + mismatches.size() + " MISMATCH"));
+                + (mismatches.isEmpty() ? "" : ", " + mismatches.size() + " MISMATCH") + (p == null ? "" : "; read back " + p.totals()));
         if (mismatches.isEmpty()) {
             try (Connection c = run.state.connect()) {
                 run.state.stepDone(c, "verify", run.stepCounts().get("verify"));

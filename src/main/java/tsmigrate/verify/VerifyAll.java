@@ -31,6 +31,7 @@ public final class VerifyAll {
             run.state.loadPlan(c, run.workDir.root(), run.getTables(), run.getChunks());
         }
         Verifier v = new Verifier(true);
+        v.track(run);
         ExecutorService pool = Executors.newFixedThreadPool(cfg.workers);
         try {
             List<Future<?>> done = new ArrayList<>();
@@ -39,6 +40,9 @@ public final class VerifyAll {
                 return null;
             }));
             for (Future<?> f : done) f.get();
+        } catch (Exception e) {
+            v.close();
+            throw e;
         } finally {
             pool.shutdownNow();
         }

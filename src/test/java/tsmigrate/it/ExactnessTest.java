@@ -86,6 +86,19 @@ class ExactnessTest {
         }
     }
 
+    /** The verify step shows its progress as the data step does, and ends with what it read back: every row loaded. */
+    @Test
+    void verifyReportsTheRowsItReadBack() {
+        java.util.regex.Matcher data = java.util.regex.Pattern.compile("step data: done in [^(]*\\((\\d+)/\\d+ chunks, ([\\d,]+) rows")
+                .matcher(result.all());
+        java.util.regex.Matcher verify = java.util.regex.Pattern.compile(
+                "step verify: done in [^(]*\\((\\d+) chunk\\(s\\) checked now[^;]*; read back (\\d+)/\\d+ chunks, ([\\d,]+) rows").matcher(result.all());
+        assertTrue(data.find() && verify.find(), result.all());
+        assertEquals(data.group(1), verify.group(1), "chunks loaded = chunks checked");
+        assertEquals(verify.group(1), verify.group(2));
+        assertEquals(data.group(2), verify.group(3), "rows loaded = rows read back");
+    }
+
     /** Without --keep-files, each chunk's file is deleted once its rows are committed on the target. */
     @Test
     void loadedChunksLeaveNoFiles() throws Exception {
