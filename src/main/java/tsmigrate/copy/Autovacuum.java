@@ -29,7 +29,7 @@ public final class Autovacuum {
                 t.setAutoCommit(false);
                 try {
                     Pg.exec(t, "ALTER TABLE " + table.qualified() + " SET (autovacuum_enabled = off)");
-                    mark(t, run, table, true);
+                    mark(t, run, table.number, true);
                     t.commit();
                 } catch (SQLException e) {
                     t.rollback(); // not ours to change (e.g. not the owner): load with autovacuum on
@@ -51,22 +51,17 @@ public final class Autovacuum {
                     if (Pg.queryString(t, "SELECT to_regclass(" + Pg.literal(q) + ")") != null) {
                         Pg.exec(t, "ALTER TABLE " + q + " RESET (autovacuum_enabled)");
                     }
-                    try (PreparedStatement u = t.prepareStatement("UPDATE tsmigrate.source_table SET autovacuum_paused = false"
-                            + " WHERE migration = ? AND table_no = ?")) {
-                        u.setString(1, run.state.migrationId);
-                        u.setInt(2, rs.getInt(1));
-                        u.executeUpdate();
-                    }
+                    mark(t, run, rs.getInt(1), false);
                 }
             }
         }
     }
 
-    private static void mark(Connection t, MigrationRun run, TableInfo table, boolean paused) throws SQLException {
+    private static void mark(Connection t, MigrationRun run, int tableNo, boolean paused) throws SQLException {
         try (PreparedStatement u = t.prepareStatement("UPDATE tsmigrate.source_table SET autovacuum_paused = ? WHERE migration = ? AND table_no = ?")) {
             u.setBoolean(1, paused);
             u.setString(2, run.state.migrationId);
-            u.setInt(3, table.number);
+            u.setInt(3, tableNo);
             u.executeUpdate();
         }
     }

@@ -47,11 +47,7 @@ public class CopyStep {
 
     public void beginData(MigrationRun run) {
         List<Chunk> todo = run.getChunks().stream().filter(ch -> ch.state.equals("planned") || ch.state.equals("exported")).toList();
-        long total = Progress.expectedBytes(todo, run.getChunks());
-        Progress p = new Progress("data", todo.size(), total, false, run.cfg.progressSeconds);
-        progress = p;
-        p.onTick(() -> tsmigrate.report.StatusFile.write(run, p));
-        for (Chunk ch : todo) p.expect(ch.table.key(), 1);
+        progress = Progress.forChunks("data", todo, run);
         try (Connection c = run.state.connect()) {
             run.state.stepRunning(c, "data");
             if (!todo.isEmpty()) Autovacuum.pause(run);

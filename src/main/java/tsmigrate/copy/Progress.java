@@ -91,8 +91,19 @@ public final class Progress implements AutoCloseable {
         return "[" + "#".repeat(filled) + " ".repeat(width - filled) + "]";
     }
 
+    /**
+     * The progress of a step over the chunks todo (data, verify): their expected bytes, a bar per table, and
+     * status.json rewritten every period.
+     */
+    public static Progress forChunks(String step, List<tsmigrate.plan.Chunk> todo, tsmigrate.run.MigrationRun run) {
+        Progress p = new Progress(step, todo.size(), expectedBytes(todo, run.getChunks()), false, run.cfg.progressSeconds);
+        p.onTick(() -> tsmigrate.report.StatusFile.write(run, p));
+        for (tsmigrate.plan.Chunk ch : todo) p.expect(ch.table.key(), 1);
+        return p;
+    }
+
     /** The bytes of todo: an exported chunk's file size where known, else its table's size spread over its chunks. */
-    public static long expectedBytes(List<tsmigrate.plan.Chunk> todo, List<tsmigrate.plan.Chunk> all) {
+    private static long expectedBytes(List<tsmigrate.plan.Chunk> todo, List<tsmigrate.plan.Chunk> all) {
         java.util.Map<tsmigrate.plan.TableInfo, Integer> perTable = new java.util.HashMap<>();
         for (tsmigrate.plan.Chunk ch : all) perTable.merge(ch.table, 1, Integer::sum);
         long total = 0;

@@ -45,11 +45,7 @@ public class Verifier {
     public void track(MigrationRun run) {
         List<Chunk> todo = run.getChunks().stream().filter(ch -> due(run, ch)).toList();
         if (todo.isEmpty()) return;
-        tsmigrate.copy.Progress p = new tsmigrate.copy.Progress("verify", todo.size(), tsmigrate.copy.Progress.expectedBytes(todo, run.getChunks()),
-                false, run.cfg.progressSeconds);
-        p.onTick(() -> tsmigrate.report.StatusFile.write(run, p));
-        for (Chunk ch : todo) p.expect(ch.table.key(), 1);
-        progress = p;
+        progress = tsmigrate.copy.Progress.forChunks("verify", todo, run);
     }
 
     private boolean due(MigrationRun run, Chunk ch) {
@@ -113,7 +109,7 @@ public class Verifier {
     }
 
     /** Ends the progress and gives the connections back; also when a chunk failed and end() is never reached. */
-    public tsmigrate.copy.Progress close() {
+    public void close() {
         for (Connection[] c : conns.values()) {
             Pg.closeQuietly(c[0]);
             Pg.closeQuietly(c[1]);
@@ -122,11 +118,11 @@ public class Verifier {
         tsmigrate.copy.Progress p = progress;
         progress = null;
         if (p != null) p.close();
-        return p;
     }
 
     public void end(MigrationRun run) {
-        tsmigrate.copy.Progress p = close();
+        tsmigrate.copy.Progress p = progress; // its totals go into the step's counts
+        close();
         long verified = run.getChunks().stream().filter(ch -> ch.state.equals("verified")).count();
         run.counts("verify", checked + " chunk(s) checked now, " + verified + " of " + run.getChunks().size() + " verified"
                 + (mismatches.isEmpty() ? "" : ", " + mismatches.size() + " MISMATCH") + (p == null ? "" : "; read back " + p.totals()));

@@ -44,6 +44,10 @@ class ConnectionReuseTest {
         assertTrue(src <= 8 && tgt <= 12, "source " + src + ", target " + tgt + " sessions");
     }
 
+    private static tsmigrate.config.ConnInfo targetOf(String[] dbs) {
+        return tsmigrate.config.ConnInfo.parse("target", Clusters.target().uri(dbs[1]));
+    }
+
     private static long pid(Connection c) throws Exception {
         return Long.parseLong(Pg.queryString(c, "SELECT pg_backend_pid()"));
     }
@@ -52,7 +56,7 @@ class ConnectionReuseTest {
     @Test
     void aReusedConnectionIsReset() throws Exception {
         String[] dbs = Clusters.newPair("reset");
-        tsmigrate.config.ConnInfo ci = tsmigrate.config.ConnInfo.parse("target", Clusters.target().uri(dbs[1]));
+        tsmigrate.config.ConnInfo ci = targetOf(dbs);
         long first;
         try (Connection c = Pg.connect("target", ci)) {
             first = pid(c);
@@ -75,7 +79,7 @@ class ConnectionReuseTest {
     void aConnectionClosedInATransactionIsNotReused() throws Exception {
         String[] dbs = Clusters.newPair("intx");
         Clusters.runSql(Clusters.target(), dbs[1], "CREATE TABLE t (v int)");
-        tsmigrate.config.ConnInfo ci = tsmigrate.config.ConnInfo.parse("target", Clusters.target().uri(dbs[1]));
+        tsmigrate.config.ConnInfo ci = targetOf(dbs);
         long first;
         try (Connection c = Pg.connect("target", ci)) {
             first = pid(c);
@@ -93,7 +97,7 @@ class ConnectionReuseTest {
     @Test
     void aDeadKeptConnectionIsReplaced() throws Exception {
         String[] dbs = Clusters.newPair("dead");
-        tsmigrate.config.ConnInfo ci = tsmigrate.config.ConnInfo.parse("target", Clusters.target().uri(dbs[1]));
+        tsmigrate.config.ConnInfo ci = targetOf(dbs);
         long first;
         try (Connection c = Pg.connect("target", ci)) {
             first = pid(c);
@@ -111,7 +115,7 @@ class ConnectionReuseTest {
     @Test
     void aClosedLeaseCannotBeUsed() throws Exception {
         String[] dbs = Clusters.newPair("lease");
-        tsmigrate.config.ConnInfo ci = tsmigrate.config.ConnInfo.parse("target", Clusters.target().uri(dbs[1]));
+        tsmigrate.config.ConnInfo ci = targetOf(dbs);
         Connection c = Pg.connect("target", ci);
         c.close();
         assertTrue(c.isClosed());
