@@ -22,11 +22,11 @@ public final class Pg {
     private static final String SESSION = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';"
             + " SET extra_float_digits = 3; SET bytea_output = 'hex'; SET client_encoding = 'UTF8'";
     /**
-     * Before a kept connection is used again: the session settings anywhere in tsmigrate changes (keep this list
-     * whole), session advisory locks, then SESSION.
+     * Before a kept connection is used again: every setting back to what the session started with (its URI options
+     * and role defaults included), session advisory locks released, then SESSION. Only connections with a server
+     * session of their own are kept, so this resets nobody else's.
      */
-    private static final String REUSE = "RESET synchronous_commit; RESET idle_in_transaction_session_timeout;"
-            + " SELECT pg_catalog.pg_advisory_unlock_all(); " + SESSION;
+    private static final String REUSE = "RESET ALL; SELECT pg_catalog.pg_advisory_unlock_all(); " + SESSION;
 
     private Pg() {
     }

@@ -22,10 +22,9 @@ import org.postgresql.core.TransactionState;
  * state updates used to open one per use, ~40 per run on the target.
  * <p>
  * A connection is given back on close() only when no transaction is open in it (else it is closed for real, which
- * ends the transaction). Before it is handed out again, one round trip resets it and proves it alive: the settings
- * tsmigrate changes are reset, session advisory locks released, the session settings set again ({@code resetSql}).
- * Not RESET ALL: that would also undo what a pooler or the server's front set up for the session. A dead connection
- * is closed and the next one tried.
+ * ends the transaction). Before it is handed out again, one round trip resets it and proves it alive
+ * ({@code resetSql}: RESET ALL, session advisory locks released, the session settings set again). A dead
+ * connection is closed and the next one tried.
  */
 final class Pool {
     /** More than the workers of a step need at once (source and target each), so a step's end keeps them all. */

@@ -52,7 +52,7 @@ class ConnectionReuseTest {
         return Long.parseLong(Pg.queryString(c, "SELECT pg_backend_pid()"));
     }
 
-    /** A connection comes back as new: tsmigrate's own settings reset, advisory locks released, the session settings in force. */
+    /** A connection comes back as new: its settings reset, advisory locks released, the session settings in force. */
     @Test
     void aReusedConnectionIsReset() throws Exception {
         String[] dbs = Clusters.newPair("reset");
@@ -60,13 +60,13 @@ class ConnectionReuseTest {
         long first;
         try (Connection c = Pg.connect("target", ci)) {
             first = pid(c);
-            // what tsmigrate itself sets on its sessions (workers, the snapshot holder)
-            Pg.exec(c, "SET synchronous_commit = off; SET idle_in_transaction_session_timeout = 0; SET TimeZone = 'Asia/Tokyo';"
-                    + " SELECT pg_advisory_lock(4242)");
+            // what tsmigrate itself sets on its sessions (workers, the snapshot holder), and any other setting
+            Pg.exec(c, "SET synchronous_commit = off; SET idle_in_transaction_session_timeout = 0; SET work_mem = '1MB';"
+                    + " SET TimeZone = 'Asia/Tokyo'; SELECT pg_advisory_lock(4242)");
         }
         try (Connection c = Pg.connect("target", ci); Connection other = Clusters.target().connect(dbs[1])) {
             assertEquals(first, pid(c), "the same server session");
-            for (String setting : new String[] {"synchronous_commit", "idle_in_transaction_session_timeout"}) {
+            for (String setting : new String[] {"synchronous_commit", "idle_in_transaction_session_timeout", "work_mem"}) {
                 assertEquals(Pg.queryString(other, "SHOW " + setting), Pg.queryString(c, "SHOW " + setting), setting);
             }
             assertEquals("UTC", Pg.queryString(c, "SHOW TimeZone"));
