@@ -51,8 +51,11 @@ public final class JobConfig {
     public boolean keepFiles = false;
     /** Pipe COPY TO straight into COPY FROM, without files (faster; a retried chunk is read from the source again). */
     public boolean stream = false;
-    /** maintenance_work_mem of the post-data restore sessions (index builds), per restore job. */
-    public String maintenanceWorkMem = "256MB";
+    /**
+     * Sort memory for post-data's index builds, in all: split evenly across the restore jobs that run at once
+     * (each job's maintenance_work_mem is this divided by the job count), so the target never gets more in total.
+     */
+    public String maintenanceWorkMem = "1GB";
     /** Where the YAML routes are read from; null means ./routes if present, else the copies inside the jar. */
     public Path routesDir;
 
@@ -105,6 +108,11 @@ public final class JobConfig {
         }
         if (retries < 0 || leaseSeconds < 3) {
             throw new tsmigrate.run.UserError("retries must be >= 0 and leaseSeconds >= 3.", "Fix the job file or the --retries/--lease flags.");
+        }
+        long mwm = MemorySize.parseKb(maintenanceWorkMem);
+        if (mwm < MemorySize.MIN_KB || mwm > MemorySize.MAX_KB) {
+            throw new tsmigrate.run.UserError("maintenanceWorkMem must be a memory size from 1MB to 2TB (e.g. 1GB, 512MB), not '"
+                    + maintenanceWorkMem + "'.", "Fix maintenanceWorkMem in the job file or config/application.yaml.");
         }
         if (progressSeconds < 1) {
             throw new tsmigrate.run.UserError("progressSeconds must be at least 1.", "Pass --progress-interval N with N >= 1.");

@@ -60,22 +60,32 @@ public class SchemaStep {
             restoreArgs.addAll(List.of("--clean", "--if-exists"));
             endOrphans(run, appName(run, "pg_restore"));
         }
-        if (jobs > 1) restoreArgs.add("--jobs=" + jobs);
+        java.util.Map<String, String> env = java.util.Map.of();
         // TimescaleDB refuses ALTER TABLE ONLY on a hypertable: its constraints are added after pg_restore, without ONLY.
-        List<tsmigrate.timescale.HypertableConstraints.Constraint> onHypertables = section.equals("post-data")
-                ? hypertableConstraints(run) : List.of();
-        if (!onHypertables.isEmpty()) {
+        List<tsmigrate.timescale.HypertableConstraints.Constraint> onHypertables = List.of();
+        if (section.equals("post-data")) {
+            // The dump's table of contents: how many builds it holds (jobs and memory), and which entries to leave out.
             Path list = run.path("post-data.list");
             Process p = new ProcessBuilder(pgRestore.path(), "--list", "--file=" + list, dump.toString()).redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
             if (p.waitFor() != 0) throw new StepFailure(section + ": pg_restore --list failed:\n" + out.strip());
-            Files.writeString(list, tsmigrate.timescale.HypertableConstraints.excludeFromList(Files.readString(list), onHypertables));
-            restoreArgs.add("--use-list=" + list);
+            String toc = Files.readString(list);
+            onHypertables = hypertableConstraints(run);
+            if (!onHypertables.isEmpty()) {
+                toc = tsmigrate.timescale.HypertableConstraints.excludeFromList(toc, onHypertables);
+                Files.writeString(list, toc);
+                restoreArgs.add("--use-list=" + list);
+            }
+            PostDataJobs plan = PostDataJobs.of(toc, jobs, tsmigrate.config.MemorySize.parseKb(run.cfg.maintenanceWorkMem));
+            if (plan.jobs() > 1) restoreArgs.add("--jobs=" + plan.jobs());
+            // Index builds are most of post-data: each job's sessions sort in their share of the budget.
+            env = java.util.Map.of("PGOPTIONS", "-c maintenance_work_mem=" + tsmigrate.config.MemorySize.kb(plan.memKbPerJob()));
+            LOG.info("{}: pg_restore with {} job(s), maintenance_work_mem {} each", section, plan.jobs(),
+                    tsmigrate.config.MemorySize.kb(plan.memKbPerJob()));
+        } else if (jobs > 1) {
+            restoreArgs.add("--jobs=" + jobs);
         }
         restoreArgs.add(dump.toString());
-        // Index builds are most of post-data: give each restore job more sort memory than the 64 MB default.
-        java.util.Map<String, String> env = section.equals("post-data")
-                ? java.util.Map.of("PGOPTIONS", "-c maintenance_work_mem=" + run.cfg.maintenanceWorkMem) : java.util.Map.of();
         PgTool.Result r = pgRestore.run(run.cfg.target, run.workDir.root(), restoreArgs, appName(run, "pg_restore"), env);
         RestoreLog log = RestoreLog.parse(r.stderr(), section.equals("post-data"));
         for (String w : log.warnings) run.warn(section + ": pg_restore reported a known-harmless problem: " + w.replace('\n', ' '));

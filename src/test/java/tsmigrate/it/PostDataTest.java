@@ -1,0 +1,79 @@
+package tsmigrate.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import tsmigrate.schema.PgTool;
+
+/**
+ * post-data's pg_restore gets the job count and the sort memory it should: read from what the real pg_restore
+ * was started with, through a wrapper that notes its environment and arguments, then runs it.
+ */
+class PostDataTest {
+    @TempDir
+    Path work;
+
+    /** The restore runs (not --version or --list): one line each, "PGOPTIONS|args". */
+    private List<String> restores(String prefix, String tables, String... extra) throws Exception {
+        String[] dbs = Clusters.newPair(prefix);
+        Clusters.runSql(Clusters.source(), dbs[0], tables);
+        Path calls = work.resolve("calls.txt");
+        Path wrapper = work.resolve("pg_restore");
+        Files.writeString(wrapper, "#!/bin/sh\ncase \"$*\" in *--no-owner*) echo \"$PGOPTIONS|$*\" >> '" + calls + "' ;; esac\n"
+                + "exec '" + PgTool.locate("pg_restore", "pg_restore").path() + "' \"$@\"\n");
+        wrapper.toFile().setExecutable(true);
+        List<String> args = new java.util.ArrayList<>(List.of("migrate", "--source", Clusters.source().uri(dbs[0]),
+                "--target", Clusters.target().uri(dbs[1]), "--work-dir", work.resolve("w").toString(), "--pg-restore", wrapper.toString()));
+        args.addAll(List.of(extra));
+        Cli.Result r = Cli.run(args.toArray(String[]::new));
+        assertEquals(0, r.exit(), r.all());
+        assertEquals(indexes(Clusters.source(), dbs[0]), indexes(Clusters.target(), dbs[1]), "every index of the source is on the target");
+        return Files.readAllLines(calls);
+    }
+
+    @Test
+    void aLoneIndexIsBuiltByOneJobWithTheWholeBudget() throws Exception {
+        List<String> calls = restores("pd_one", "CREATE TABLE m (t timestamptz NOT NULL, v int);"
+                + " INSERT INTO m SELECT '2024-01-01'::timestamptz + i * interval '1 min', i FROM generate_series(1, 500) i;"
+                + " CREATE INDEX m_t ON m (t)", "--workers", "4");
+        assertEquals(2, calls.size(), "pre-data and post-data: " + calls);
+        String post = calls.get(1);
+        assertTrue(post.startsWith("-c maintenance_work_mem=1048576kB|"), "the default 1GB budget, all of it: " + post);
+        assertFalse(post.contains("--jobs"), post);
+        assertFalse(calls.get(0).contains("maintenance_work_mem"), "pre-data builds nothing: " + calls.get(0));
+    }
+
+    @Test
+    void manyBuildsShareTheBudgetAcrossTheJobs() throws Exception {
+        List<String> calls = restores("pd_many", "CREATE TABLE m (id int PRIMARY KEY, t timestamptz NOT NULL, v int, w int);"
+                + " INSERT INTO m SELECT i, '2024-01-01'::timestamptz + i * interval '1 min', i, i FROM generate_series(1, 500) i;"
+                + " CREATE INDEX m_t ON m (t); CREATE INDEX m_v ON m (v); CREATE INDEX m_w ON m (w)",
+                "--workers", "2", "--job", jobFile("maintenanceWorkMem: 300MB\n").toString());
+        String post = calls.get(1);
+        assertTrue(post.startsWith("-c maintenance_work_mem=153600kB|"), "300MB over 2 jobs: " + post);
+        assertTrue(post.contains("--jobs=2"), "4 builds, --workers 2: " + post);
+    }
+
+    private static List<String> indexes(tsmigrate.embedded.EmbeddedCluster c, String db) throws Exception {
+        List<String> out = new java.util.ArrayList<>();
+        try (var con = c.connect(db); var st = con.createStatement();
+             var rs = st.executeQuery("SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname")) {
+            while (rs.next()) out.add(rs.getString(1));
+        }
+        return out;
+    }
+
+    private Path jobFile(String yaml) throws Exception {
+        Path f = work.resolve("job.yaml");
+        Files.writeString(f, yaml);
+        return f;
+    }
+}
