@@ -32,6 +32,12 @@ public final class MigrationRun {
     /** Source connection holding the exported snapshot open for the whole copy; null when snapshots are off. */
     public Connection snapshotHolder;
     public String snapshotId;
+    /**
+     * The dump of both schema sections that this process's pre-data step made (null when it did not run here):
+     * post-data restores from it instead of running pg_dump again. Only ever this process's own, never a file
+     * found in the work dir, which could be from an earlier migration between the same databases.
+     */
+    public java.nio.file.Path schemaDump;
     /** pg_dump and pg_restore as preflight found and checked them (set when a schema step will run). */
     public tsmigrate.schema.PgTool pgDump;
     public tsmigrate.schema.PgTool pgRestore;

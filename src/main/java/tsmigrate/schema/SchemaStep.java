@@ -41,21 +41,31 @@ public class SchemaStep {
      *             for post-data (it only drops indexes, constraints and triggers).
      */
     private String section(MigrationRun run, String section, int jobs, boolean redo) throws IOException, InterruptedException {
-        // A name of this process's own: a pg_dump orphaned by a killed earlier run may still be writing its file.
-        Path dump = run.path(section + "-" + ProcessHandle.current().pid() + ".dump");
         // Found and version-checked by preflight, which always runs before a schema step.
         PgTool pgDump = run.pgDump;
         PgTool pgRestore = run.pgRestore;
-        List<String> dumpArgs = new ArrayList<>(List.of("--section=" + section, "--format=custom",
-                "--exclude-schema=_timescaledb*", "--exclude-schema=" + tsmigrate.state.StateStore.SCHEMA, "--file=" + dump));
-        if (run.snapshotId != null) dumpArgs.add("--snapshot=" + run.snapshotId);
-        Files.deleteIfExists(dump);
-        PgTool.Result d = pgDump.run(run.cfg.source, run.workDir.root(), dumpArgs, appName(run, "pg_dump"));
-        if (d.exitCode() != 0) {
-            throw new StepFailure(section + ": pg_dump failed (exit " + d.exitCode() + "):\n" + d.stderr().strip());
+        // pre-data dumps both sections in one pg_dump (as cheap as one: the time goes on reading the catalog), and
+        // post-data restores its half of that dump; it only dumps again when pre-data ran in another process.
+        Path dump;
+        boolean dumped = !(section.equals("post-data") && run.schemaDump != null && Files.isRegularFile(run.schemaDump));
+        if (dumped) {
+            // A name of this process's own: a pg_dump orphaned by a killed earlier run may still be writing its file.
+            dump = run.path(section + "-" + ProcessHandle.current().pid() + ".dump");
+            List<String> dumpArgs = new ArrayList<>(List.of("--section=" + section));
+            if (section.equals("pre-data")) dumpArgs.add("--section=post-data");
+            dumpArgs.addAll(List.of("--format=custom", "--exclude-schema=_timescaledb*",
+                    "--exclude-schema=" + tsmigrate.state.StateStore.SCHEMA, "--file=" + dump));
+            if (run.snapshotId != null) dumpArgs.add("--snapshot=" + run.snapshotId);
+            Files.deleteIfExists(dump);
+            PgTool.Result d = pgDump.run(run.cfg.source, run.workDir.root(), dumpArgs, appName(run, "pg_dump"));
+            if (d.exitCode() != 0) {
+                throw new StepFailure(section + ": pg_dump failed (exit " + d.exitCode() + "):\n" + d.stderr().strip());
+            }
+        } else {
+            dump = run.schemaDump;
         }
         Files.setPosixFilePermissions(dump, tsmigrate.run.WorkDir.FILE);
-        List<String> restoreArgs = new ArrayList<>(List.of("--no-owner", "--format=custom"));
+        List<String> restoreArgs = new ArrayList<>(List.of("--section=" + section, "--no-owner", "--format=custom"));
         if (redo) {
             restoreArgs.addAll(List.of("--clean", "--if-exists"));
             endOrphans(run, appName(run, "pg_restore"));
@@ -66,7 +76,8 @@ public class SchemaStep {
         if (section.equals("post-data")) {
             // The dump's table of contents: how many builds it holds (jobs and memory), and which entries to leave out.
             Path list = run.path("post-data.list");
-            Process p = new ProcessBuilder(pgRestore.path(), "--list", "--file=" + list, dump.toString()).redirectErrorStream(true).start();
+            Process p = new ProcessBuilder(pgRestore.path(), "--section=post-data", "--list", "--file=" + list, dump.toString())
+                    .redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
             if (p.waitFor() != 0) throw new StepFailure(section + ": pg_restore --list failed:\n" + out.strip());
             String toc = Files.readString(list);
@@ -105,8 +116,12 @@ public class SchemaStep {
                 throw new StepFailure(section + ": " + e.getMessage());
             }
         }
-        Files.move(dump, run.path(section + ".dump"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        dump = run.path(section + ".dump");
+        if (dumped) {
+            Path kept = run.path(section.equals("pre-data") ? "schema.dump" : "post-data.dump");
+            Files.move(dump, kept, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            dump = kept;
+            if (section.equals("pre-data")) run.schemaDump = kept;
+        }
         String counts = Files.size(dump) + " bytes of dump, " + log.warnings.size() + " harmless warning(s)" + (redo ? ", redone" : "");
         run.counts(section, counts);
         LOG.debug("{}: restored {}", section, dump);

@@ -21,22 +21,43 @@ class PostDataTest {
     @TempDir
     Path work;
 
-    /** The restore runs (not --version or --list): one line each, "PGOPTIONS|args". */
-    private List<String> restores(String prefix, String tables, String... extra) throws Exception {
+    /** Runs tsmigrate with pg_dump and pg_restore wrapped; returns the source and target databases. */
+    private String[] migrate(String prefix, String tables, String... extra) throws Exception {
         String[] dbs = Clusters.newPair(prefix);
         Clusters.runSql(Clusters.source(), dbs[0], tables);
-        Path calls = work.resolve("calls.txt");
-        Path wrapper = work.resolve("pg_restore");
-        Files.writeString(wrapper, "#!/bin/sh\ncase \"$*\" in *--no-owner*) echo \"$PGOPTIONS|$*\" >> '" + calls + "' ;; esac\n"
-                + "exec '" + PgTool.locate("pg_restore", "pg_restore").path() + "' \"$@\"\n");
-        wrapper.toFile().setExecutable(true);
+        run(dbs, extra);
+        return dbs;
+    }
+
+    private void run(String[] dbs, String... extra) throws Exception {
         List<String> args = new java.util.ArrayList<>(List.of("migrate", "--source", Clusters.source().uri(dbs[0]),
-                "--target", Clusters.target().uri(dbs[1]), "--work-dir", work.resolve("w").toString(), "--pg-restore", wrapper.toString()));
+                "--target", Clusters.target().uri(dbs[1]), "--work-dir", work.resolve("w").toString(),
+                "--pg-dump", wrapper("pg_dump", "*--section*").toString(), "--pg-restore", wrapper("pg_restore", "*--no-owner*").toString()));
         args.addAll(List.of(extra));
         Cli.Result r = Cli.run(args.toArray(String[]::new));
         assertEquals(0, r.exit(), r.all());
+    }
+
+    /** A script that notes "PGOPTIONS|args" of the tool's runs whose args match the pattern in TOOL.txt, then runs the real tool. */
+    private Path wrapper(String tool, String pattern) throws Exception {
+        Path calls = work.resolve(tool + ".txt");
+        Path wrapper = work.resolve(tool);
+        Files.writeString(wrapper, "#!/bin/sh\ncase \"$*\" in " + pattern + ") echo \"$PGOPTIONS|$*\" >> '" + calls + "' ;; esac\n"
+                + "exec '" + PgTool.locate(tool, tool).path() + "' \"$@\"\n");
+        wrapper.toFile().setExecutable(true);
+        return wrapper;
+    }
+
+    private List<String> calls(String tool) throws Exception {
+        Path f = work.resolve(tool + ".txt");
+        return Files.exists(f) ? Files.readAllLines(f) : List.of();
+    }
+
+    /** The restore runs (not --version or --list): one line each, "PGOPTIONS|args". */
+    private List<String> restores(String prefix, String tables, String... extra) throws Exception {
+        String[] dbs = migrate(prefix, tables, extra);
         assertEquals(indexes(Clusters.source(), dbs[0]), indexes(Clusters.target(), dbs[1]), "every index of the source is on the target");
-        return Files.readAllLines(calls);
+        return calls("pg_restore");
     }
 
     @Test
@@ -60,6 +81,37 @@ class PostDataTest {
         String post = calls.get(1);
         assertTrue(post.startsWith("-c maintenance_work_mem=153600kB|"), "300MB over 2 jobs: " + post);
         assertTrue(post.contains("--jobs=2"), "4 builds, --workers 2: " + post);
+    }
+
+    @Test
+    void oneDumpServesBothSchemaSteps() throws Exception {
+        String table = "CREATE TABLE \"Sales Ops\" (id int PRIMARY KEY, t timestamptz NOT NULL);"
+                + " INSERT INTO \"Sales Ops\" SELECT i, '2024-01-01'::timestamptz + i * interval '1 h' FROM generate_series(1, 100) i;"
+                + " CREATE INDEX so_t ON \"Sales Ops\" (t)";
+        String[] dbs = migrate("pd_dump", table);
+        List<String> dumps = calls("pg_dump");
+        assertEquals(1, dumps.size(), "one pg_dump: " + dumps);
+        assertTrue(dumps.get(0).contains("--section=pre-data --section=post-data"), dumps.get(0));
+        List<String> restores = calls("pg_restore");
+        assertTrue(restores.get(0).contains("--section=pre-data") && restores.get(1).contains("--section=post-data"), restores.toString());
+        assertEquals(indexes(Clusters.source(), dbs[0]), indexes(Clusters.target(), dbs[1]));
+    }
+
+    @Test
+    void postDataInAnotherRunDumpsItsOwnSection() throws Exception {
+        // The dump is only reused inside the run that made it: a later run might find a file of an earlier
+        // migration between the same databases in the work dir.
+        String[] dbs = Clusters.newPair("pd_later");
+        Clusters.runSql(Clusters.source(), dbs[0], "CREATE TABLE m (t timestamptz NOT NULL, v int);"
+                + " INSERT INTO m SELECT '2024-01-01'::timestamptz + i * interval '1 h', i FROM generate_series(1, 100) i;"
+                + " CREATE INDEX m_v ON m (v)");
+        run(dbs, "--steps", "preflight,pre-data,data");
+        Clusters.runSql(Clusters.source(), dbs[0], "CREATE INDEX m_t ON m (t)"); // after the first run's dump
+        run(dbs, "--steps", "post-data");
+        List<String> dumps = calls("pg_dump");
+        assertEquals(2, dumps.size(), dumps.toString());
+        assertTrue(dumps.get(1).contains("--section=post-data") && !dumps.get(1).contains("pre-data"), dumps.get(1));
+        assertEquals(indexes(Clusters.source(), dbs[0]), indexes(Clusters.target(), dbs[1]), "the second run's own dump, with m_t");
     }
 
     private static List<String> indexes(tsmigrate.embedded.EmbeddedCluster c, String db) throws Exception {
