@@ -31,10 +31,54 @@ public final class Pg {
     private Pg() {
     }
 
+    /** Connections being opened ahead of their first use, by key (see {@link #prewarm}). */
+    private static final java.util.concurrent.ConcurrentMap<String, java.util.concurrent.CompletableFuture<Connection>> PREWARMED =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Starts opening a connection in the background, for the caller to do other work meanwhile (the engine starting).
+     * The next {@link #connect} for the same database takes that connection, or its failure: one attempt either way,
+     * so a wrong password or a host that does not answer is reported once, by that caller, in its usual words.
+     */
+    public static void prewarm(String side, ConnInfo ci) {
+        PREWARMED.computeIfAbsent(key(ci), k -> {
+            java.util.concurrent.CompletableFuture<Connection> f = new java.util.concurrent.CompletableFuture<>();
+            Thread t = new Thread(() -> {
+                try {
+                    f.complete(open(side, ci));
+                } catch (Throwable e) {
+                    f.completeExceptionally(e);
+                }
+            }, "tsmigrate-connect-" + side);
+            t.setDaemon(true);
+            t.start();
+            return f;
+        });
+    }
+
     /** A connection with the session settings; close() gives it back for reuse (see {@link Pool}). */
     public static Connection connect(String side, ConnInfo ci) {
+        java.util.concurrent.CompletableFuture<Connection> early = PREWARMED.remove(key(ci));
+        if (early != null) {
+            try {
+                return early.join();
+            } catch (java.util.concurrent.CompletionException e) {
+                if (e.getCause() instanceof RuntimeException r) throw r;
+                if (e.getCause() instanceof Error err) throw err;
+                throw e;
+            }
+        }
+        return open(side, ci);
+    }
+
+    /** The pool's key: server, database, user and settings. In memory only: it holds the password. */
+    private static String key(ConnInfo ci) {
+        return ci.jdbcUrl() + '\n' + new java.util.TreeMap<>(ci.jdbcProperties("tsmigrate"));
+    }
+
+    private static Connection open(String side, ConnInfo ci) {
         java.util.Properties props = ci.jdbcProperties("tsmigrate");
-        String key = ci.jdbcUrl() + '\n' + new java.util.TreeMap<>(props); // in memory only: it holds the password
+        String key = key(ci);
         return Pool.borrow(key, REUSE, () -> {
             try {
                 Connection c = DriverManager.getConnection(ci.jdbcUrl(), props);
@@ -67,6 +111,14 @@ public final class Pg {
 
     /** Closes the connections kept for reuse: a run's end. */
     public static void closeIdleConnections() {
+        // a prewarmed connection nobody took (the run ended before its first step) is closed once it is open
+        for (String k : new ArrayList<>(PREWARMED.keySet())) {
+            java.util.concurrent.CompletableFuture<Connection> f = PREWARMED.remove(k);
+            if (f != null) f.thenAccept(c -> {
+                closeQuietly(c);
+                Pool.closeIdle();
+            });
+        }
         Pool.closeIdle();
     }
 

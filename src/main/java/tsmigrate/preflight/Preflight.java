@@ -74,8 +74,8 @@ public class Preflight {
     }
 
     private static void checkTools(MigrationRun run) {
-        PgTool dump = PgTool.locate("pg_dump", run.cfg.pgDump);
-        PgTool restore = PgTool.locate("pg_restore", run.cfg.pgRestore);
+        PgTool dump = run.pgDumpLookup != null ? PgTool.await(run.pgDumpLookup) : PgTool.locate("pg_dump", run.cfg.pgDump);
+        PgTool restore = run.pgRestoreLookup != null ? PgTool.await(run.pgRestoreLookup) : PgTool.locate("pg_restore", run.cfg.pgRestore);
         if (dump.major() < run.sourceMajor) {
             throw new UserError(dump.path() + " is version " + dump.major() + ", older than the source server (PostgreSQL "
                     + run.sourceMajor + "); pg_dump cannot dump a newer server.",

@@ -96,6 +96,16 @@ public final class Migration {
         }, "tsmigrate-stop");
         Runtime.getRuntime().addShutdownHook(hook);
         long t0 = System.currentTimeMillis();
+        // While Camel starts (~0.5 s of CPU), open the first connections and find pg_dump and pg_restore, on the
+        // other core: preflight then finds them ready. A failure waits for preflight, which reports it as ever.
+        if (cfg.source != null && cfg.target != null) {
+            tsmigrate.db.Pg.prewarm("source", cfg.source);
+            tsmigrate.db.Pg.prewarm("target", cfg.target);
+        }
+        if (run.runs("pre-data") || run.runs("post-data")) {
+            run.pgDumpLookup = tsmigrate.schema.PgTool.locateAsync("pg_dump", cfg.pgDump);
+            run.pgRestoreLookup = tsmigrate.schema.PgTool.locateAsync("pg_restore", cfg.pgRestore);
+        }
         try {
             main.start();
             CamelContext ctx = main.getCamelContext();

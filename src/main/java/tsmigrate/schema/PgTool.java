@@ -33,6 +33,21 @@ public final class PgTool {
         this.major = major;
     }
 
+    /** {@link #locate} in the background, for a caller with other work to do meanwhile; {@link #await} gives the result. */
+    public static java.util.concurrent.CompletableFuture<PgTool> locateAsync(String name, String configured) {
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> locate(name, configured));
+    }
+
+    /** The tool found by {@link #locateAsync}, or the same failure {@link #locate} would have thrown. */
+    public static PgTool await(java.util.concurrent.CompletableFuture<PgTool> lookup) {
+        try {
+            return lookup.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            throw e;
+        }
+    }
+
     /** Finds the tool (a path, or a name looked up on PATH) and reads its major version. */
     public static PgTool locate(String name, String configured) {
         String path = resolve(configured);

@@ -75,7 +75,7 @@ public class SchemaStep {
         List<tsmigrate.timescale.HypertableConstraints.Constraint> onHypertables = List.of();
         if (section.equals("post-data")) {
             // The dump's table of contents: how many builds it holds (jobs and memory), and which entries to leave out.
-            Path list = run.path("post-data.list");
+            Path list = tsmigrate.run.WorkDir.createPrivateFile(run.path("post-data.list")); // pg_restore keeps its mode
             Process p = new ProcessBuilder(pgRestore.path(), "--section=post-data", "--list", "--file=" + list, dump.toString())
                     .redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);

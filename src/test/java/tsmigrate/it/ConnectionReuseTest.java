@@ -44,6 +44,56 @@ class ConnectionReuseTest {
         assertTrue(src <= 8 && tgt <= 12, "source " + src + ", target " + tgt + " sessions");
     }
 
+    /** Opened while Camel starts: the first connect takes that very connection, and no second one is opened. */
+    @Test
+    void aPrewarmedConnectionIsTheFirstOneHandedOut() throws Exception {
+        String[] dbs = Clusters.newPair("prewarm");
+        tsmigrate.config.ConnInfo ci = targetOf(dbs);
+        long before = sessions(Clusters.target(), dbs[1]);
+        Pg.prewarm("target", ci);
+        Pg.prewarm("target", ci); // the same database again: still one
+        long pid;
+        try (Connection c = Pg.connect("target", ci)) {
+            pid = pid(c);
+            assertEquals("UTC", Pg.queryString(c, "SHOW TimeZone"), "the session settings are in force");
+        }
+        try (Connection c = Pg.connect("target", ci)) {
+            assertEquals(pid, pid(c), "given back to the pool like any other");
+        }
+        Pg.closeIdleConnections();
+        Thread.sleep(1500); // the backends' last statistics reach the shared counters as they exit
+        assertEquals(1, sessions(Clusters.target(), dbs[1]) - before, "one session for the prewarm and both connects");
+    }
+
+    /** A prewarm that fails is reported by the first connect, in its usual words, after one attempt only. */
+    @Test
+    void aPrewarmFailureIsReportedOnceByTheFirstConnect() throws Exception {
+        try (java.net.ServerSocket server = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            java.util.concurrent.atomic.AtomicInteger attempts = new java.util.concurrent.atomic.AtomicInteger();
+            Thread acceptor = new Thread(() -> {
+                while (!server.isClosed()) {
+                    try (java.net.Socket s = server.accept()) {
+                        attempts.incrementAndGet(); // and hang up: not a PostgreSQL server
+                    } catch (java.io.IOException e) {
+                        return;
+                    }
+                }
+            });
+            acceptor.setDaemon(true);
+            acceptor.start();
+            tsmigrate.config.ConnInfo ci = tsmigrate.config.ConnInfo.parse("source",
+                    "postgresql://nobody:secret@127.0.0.1:" + server.getLocalPort() + "/nothing?connectTimeout=5");
+            Pg.prewarm("source", ci);
+            tsmigrate.run.UserError e = org.junit.jupiter.api.Assertions.assertThrows(tsmigrate.run.UserError.class,
+                    () -> Pg.connect("source", ci));
+            assertTrue(e.getMessage().contains("source"), e.getMessage());
+            assertTrue(!e.getMessage().contains("secret"), "no password in the message: " + e.getMessage());
+            assertEquals(1, attempts.get(), "one attempt for the prewarm and the connect together");
+            org.junit.jupiter.api.Assertions.assertThrows(tsmigrate.run.UserError.class, () -> Pg.connect("source", ci));
+            assertEquals(2, attempts.get(), "a later connect tries again");
+        }
+    }
+
     private static tsmigrate.config.ConnInfo targetOf(String[] dbs) {
         return tsmigrate.config.ConnInfo.parse("target", Clusters.target().uri(dbs[1]));
     }
