@@ -51,6 +51,37 @@ class CliJarIT {
         assertTrue(r.out().contains("migrate") && r.out().contains("demo"), r.out());
     }
 
+    /** bin/tsmigrate --version with -Xshare:on added: the JVM refuses to start when it is told to use an archive it cannot. */
+    private static Run launcher(Path jar) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("bin/tsmigrate", "--version");
+        pb.environment().put("TSMIGRATE_JAR", jar.toString());
+        pb.environment().put("TSMIGRATE_JAVA_OPTS", "-Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:on");
+        return run(pb, 2);
+    }
+
+    /** The build's class-data-sharing archive fits the jar and the launcher's JVM options, and the launcher uses it. */
+    @Test
+    void theLauncherStartsFromTheBuildsClassArchive() throws Exception {
+        Path jar = Path.of(System.getProperty("tsmigrate.jar", "target/tsmigrate.jar")).toAbsolutePath();
+        Path archive = jar.resolveSibling("tsmigrate.jsa");
+        assertTrue(Files.isRegularFile(archive), "the build makes " + archive);
+        assertTrue(Files.getLastModifiedTime(archive).compareTo(Files.getLastModifiedTime(jar)) > 0, "made after the jar");
+        Run r = launcher(jar);
+        assertEquals(0, r.exit(), "-Xshare:on with the archive: " + r.out());
+        assertTrue(r.out().startsWith("tsmigrate "), r.out());
+
+        // A jar newer than its archive (rebuilt without one): the archive no longer fits and is not passed.
+        Path copy = work.resolve("tsmigrate.jar");
+        Files.copy(archive, work.resolve("tsmigrate.jsa"));
+        Files.copy(jar, copy);
+        Files.setLastModifiedTime(copy, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 60_000));
+        Run stale = launcher(copy);
+        assertEquals(0, stale.exit(), "the stale archive was passed to the JVM: " + stale.out());
+        // ... while passing it would have failed: the test can tell the two apart.
+        Files.setLastModifiedTime(work.resolve("tsmigrate.jsa"), java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 120_000));
+        assertEquals(1, launcher(copy).exit(), "an archive made for another jar file, forced on with -Xshare:on");
+    }
+
     @Test
     void noArgumentsIsUsageError() throws Exception {
         assertEquals(2, jar(Map.of()).exit());
