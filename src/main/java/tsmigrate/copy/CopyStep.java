@@ -127,6 +127,12 @@ public class CopyStep {
         if (chunk.state.equals("exported")) return; // this instance's file from an earlier run is complete
         try {
             doExport(run, chunk);
+        } catch (StateStore.LostClaim lost) {
+            // Another instance took the chunk over (this one's lease ran out): its file here is of no use to anyone.
+            chunk.state = "lost";
+            deleteFile(run, chunk);
+            progress.chunkEnded(chunk.table.key(), 0, false);
+            LOG.warn("{}; its export here was dropped", lost.getMessage());
         } catch (Exception e) {
             dropConnection(sourceConns);
             dropConnection(targetConns);
@@ -228,6 +234,7 @@ public class CopyStep {
     }
 
     public void load(MigrationRun run, Chunk chunk) throws Exception {
+        if (chunk.state.equals("lost")) return; // dropped by export(): another instance has it
         Connection c = target(run);
         chunk.worker = Thread.currentThread().getName();
         chunk.loadStartMs = System.currentTimeMillis();
@@ -249,28 +256,32 @@ public class CopyStep {
         } catch (StateStore.LostClaim lost) {
             c.rollback();
             c.setAutoCommit(true);
+            chunk.state = "lost";
+            if (!run.cfg.stream) deleteFile(run, chunk);
             progress.chunkEnded(chunk.table.key(), 0, false);
-            LOG.warn("{}; its rows here were rolled back", lost.getMessage());
+            LOG.warn("{}; its rows here were rolled back and its file dropped", lost.getMessage());
             return;
         } catch (Exception e) {
             dropConnection(targetConns);
             throw e;
         }
         c.setAutoCommit(true);
-        if (!run.cfg.stream && !run.cfg.keepFiles) {
-            // The rows are on the target and the state says so: the file has no further use (resume, verify).
-            try {
-                Files.deleteIfExists(dataFile(run, chunk));
-            } catch (IOException e) {
-                LOG.debug("cannot delete the file of {}: {}", chunk, e.getMessage());
-            }
-        }
+        // The rows are on the target and the state says so: the file has no further use (resume, verify).
+        if (!run.cfg.stream && !run.cfg.keepFiles) deleteFile(run, chunk);
         chunk.loadedRows = rows;
         chunk.loadEndMs = System.currentTimeMillis();
         chunk.state = "loaded";
         progress.chunkDone(rows);
         progress.chunkEnded(chunk.table.key(), chunk.bytes, true);
         tsmigrate.run.RunMetrics.chunkLoaded(run, chunk.table.key(), rows, chunk.bytes);
+    }
+
+    private void deleteFile(MigrationRun run, Chunk chunk) {
+        try {
+            Files.deleteIfExists(dataFile(run, chunk));
+        } catch (IOException | SQLException e) {
+            LOG.debug("cannot delete the file of {}: {}", chunk, e.getMessage());
+        }
     }
 
     private InputStream open(MigrationRun run, Chunk chunk) throws IOException, SQLException {

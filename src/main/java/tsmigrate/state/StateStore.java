@@ -356,6 +356,30 @@ public final class StateStore {
         }
     }
 
+    /**
+     * Brings the chunks' states (and what the load recorded with them) up to date from the store: other instances
+     * of the same migration have loaded chunks this one still knows as planned or claimed.
+     */
+    public void refreshChunks(Connection c, List<Chunk> chunks) throws SQLException {
+        Map<String, Chunk> byKey = new java.util.HashMap<>();
+        for (Chunk ch : chunks) byKey.put(ch.table.number + "/" + ch.number, ch);
+        try (PreparedStatement ps = c.prepareStatement("SELECT table_no, chunk_no, state, rows, bytes, source_fingerprint"
+                + " FROM tsmigrate.chunk WHERE migration = ?")) {
+            ps.setString(1, migrationId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Chunk ch = byKey.get(rs.getInt(1) + "/" + rs.getInt(2));
+                    if (ch == null || ch.state.equals(rs.getString(3))) continue;
+                    ch.state = rs.getString(3);
+                    ch.exportedRows = rs.getObject(4) == null ? -1 : rs.getLong(4);
+                    ch.loadedRows = ch.state.equals("loaded") || ch.state.equals("verified") ? ch.exportedRows : -1;
+                    ch.bytes = rs.getObject(5) == null ? -1 : rs.getLong(5);
+                    ch.sourceFingerprint = rs.getString(6);
+                }
+            }
+        }
+    }
+
     // ---- chunks ----
 
     /**

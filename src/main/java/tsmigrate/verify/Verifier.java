@@ -36,7 +36,11 @@ public class Verifier {
         try (Connection c = run.state.connect()) {
             run.state.stepRunning(c, "verify");
             // --steps verify without the plan step: the chunks (and their export fingerprints) come from the state
-            if (run.getChunks().isEmpty()) run.state.loadPlan(c, run.workDir.root(), run.getTables(), run.getChunks());
+            if (run.getChunks().isEmpty()) {
+                run.state.loadPlan(c, run.workDir.root(), run.getTables(), run.getChunks());
+            } else {
+                run.state.refreshChunks(c, run.getChunks()); // chunks other instances loaded are checked here too
+            }
         }
         track(run);
     }
