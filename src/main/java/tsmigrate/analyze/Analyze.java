@@ -9,7 +9,9 @@ import tsmigrate.run.MigrationRun;
 public class Analyze {
     public void run(MigrationRun run) throws Exception {
         boolean ran = run.state.once("analyze", redo -> {
-            try (Connection tgt = Pg.connect("target", run.cfg.target)) {
+            try (Connection tgt = Pg.connect("target", run.cfg.target);
+                 tsmigrate.report.ServerProgress progress = tsmigrate.report.ServerProgress.analyze("analyze", run.cfg.target,
+                         tgt.unwrap(org.postgresql.PGConnection.class).getBackendPID(), run.cfg.progressSeconds)) {
                 Pg.exec(tgt, "ANALYZE");
             }
             return "target analyzed";

@@ -97,7 +97,13 @@ public class SchemaStep {
             restoreArgs.add("--jobs=" + jobs);
         }
         restoreArgs.add(dump.toString());
-        PgTool.Result r = pgRestore.run(run.cfg.target, run.workDir.root(), restoreArgs, appName(run, "pg_restore"), env);
+        PgTool.Result r;
+        // pg_restore builds the indexes out of the JVM's sight: the server's own progress of each build, every period
+        try (tsmigrate.report.ServerProgress progress = section.equals("post-data")
+                ? tsmigrate.report.ServerProgress.indexBuilds(section, run.cfg.target, appName(run, "pg_restore"), run.cfg.progressSeconds)
+                : null) {
+            r = pgRestore.run(run.cfg.target, run.workDir.root(), restoreArgs, appName(run, "pg_restore"), env);
+        }
         RestoreLog log = RestoreLog.parse(r.stderr(), section.equals("post-data"));
         for (String w : log.warnings) run.warn(section + ": pg_restore reported a known-harmless problem: " + w.replace('\n', ' '));
         if (!log.errors.isEmpty()) {

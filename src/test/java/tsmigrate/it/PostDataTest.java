@@ -29,6 +29,8 @@ class PostDataTest {
         return dbs;
     }
 
+    private Cli.Result lastRun;
+
     private void run(String[] dbs, String... extra) throws Exception {
         List<String> args = new java.util.ArrayList<>(List.of("migrate", "--source", Clusters.source().uri(dbs[0]),
                 "--target", Clusters.target().uri(dbs[1]), "--work-dir", work.resolve("w").toString(),
@@ -36,6 +38,7 @@ class PostDataTest {
         args.addAll(List.of(extra));
         Cli.Result r = Cli.run(args.toArray(String[]::new));
         assertEquals(0, r.exit(), r.all());
+        lastRun = r;
     }
 
     /** A script that notes "PGOPTIONS|args" of the tool's runs whose args match the pattern in TOOL.txt, then runs the real tool. */
@@ -112,6 +115,28 @@ class PostDataTest {
         assertEquals(2, dumps.size(), dumps.toString());
         assertTrue(dumps.get(1).contains("--section=post-data") && !dumps.get(1).contains("pre-data"), dumps.get(1));
         assertEquals(indexes(Clusters.source(), dbs[0]), indexes(Clusters.target(), dbs[1]), "the second run's own dump, with m_t");
+    }
+
+    /**
+     * Index builds and ANALYZE run inside the server, out of the JVM's sight: their progress is read from
+     * pg_stat_progress_create_index and pg_stat_progress_analyze. An index on a slow function makes both take
+     * a few seconds (ANALYZE computes the expression's statistics over its sample: here every row).
+     */
+    @Test
+    void indexBuildsAndAnalyzeShowTheServersProgress() throws Exception {
+        migrate("pd_progress", """
+                CREATE FUNCTION slow_id(v int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+                BEGIN PERFORM pg_catalog.pg_sleep(0.1); RETURN v; END $$;
+                CREATE TABLE "Slow Table" (t timestamptz NOT NULL, v int);
+                INSERT INTO "Slow Table" SELECT '2024-01-01'::timestamptz + i * interval '1 min', i FROM generate_series(1, 25) i;
+                CREATE INDEX slow_idx ON "Slow Table" (slow_id(v));
+                """, "--progress-interval", "1");
+        String err = lastRun.err();
+        List<String> post = err.lines().filter(l -> l.contains("post-data: CREATE INDEX slow_idx")).toList();
+        assertFalse(post.isEmpty(), "a progress line for the build while it ran:\n" + err);
+        assertTrue(post.get(post.size() - 1).contains("(on public.\"Slow Table\")") && post.get(0).contains("into the step"), post.toString());
+        List<String> analyze = err.lines().filter(l -> l.contains("analyze: ANALYZE public.\"Slow Table\"")).toList();
+        assertFalse(analyze.isEmpty(), "a progress line for ANALYZE while it ran:\n" + err);
     }
 
     private static List<String> indexes(tsmigrate.embedded.EmbeddedCluster c, String db) throws Exception {
