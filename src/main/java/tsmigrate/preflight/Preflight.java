@@ -88,6 +88,20 @@ public class Preflight {
         run.pgDump = dump;
         run.pgRestore = restore;
         LOG.info("tools: {} ({}), {} ({})", dump.path(), dump.major(), restore.path(), restore.major());
+        String w = olderTargetWarning(dump.major(), run.targetMajor);
+        if (w != null) run.warn("preflight: " + w);
+    }
+
+    /**
+     * pg_dump writes SQL for its own major version: PostgreSQL does not promise that it loads into an older server,
+     * not even when the dump was taken from one (a PostgreSQL 14 source and target, dumped with the machine's
+     * pg_dump 15). Null when the target is not older than pg_dump.
+     */
+    static String olderTargetWarning(int dumpMajor, int targetMajor) {
+        if (targetMajor <= 0 || targetMajor >= dumpMajor) return null;
+        return "pg_dump is version " + dumpMajor + ", newer than the target (PostgreSQL " + targetMajor + "); its output is not"
+                + " guaranteed to load into an older server. If a schema step fails, pass --pg-dump and --pg-restore of version "
+                + targetMajor + " (at least the source's major)";
     }
 
     /** --restart throws saved progress away: only with --yes, or a "yes" typed at a terminal. */
