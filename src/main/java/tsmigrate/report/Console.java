@@ -25,11 +25,26 @@ public final class Console {
 
     /** On a terminal, routes System.err and System.out through the guard; the bars go to stderr. */
     public static void install() {
-        if (System.console() == null || System.getenv("CI") != null) return;
+        // System.console() looks at stdin and stdout only: with just stderr sent to a file, the bars would go there
+        if (System.console() == null || System.getenv("CI") != null || !isTerminalDevice(stderrTarget())) return;
         PrintStream err = System.err;
         onTerminal(err);
         System.setErr(guarded(err));
         System.setOut(guarded(System.out));
+    }
+
+    /** What file descriptor 2 is (Linux: /proc/self/fd/2), or null where that cannot be told. */
+    private static String stderrTarget() {
+        try {
+            return java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/2")).toString();
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            return null;
+        }
+    }
+
+    /** Whether stderr's target is a terminal: a tty device; a file or a pipe is not; unknown counts as one. */
+    static boolean isTerminalDevice(String target) {
+        return target == null || target.startsWith("/dev/pts/") || target.startsWith("/dev/tty") || target.equals("/dev/console");
     }
 
     /** Bars from now on, drawn on err. */

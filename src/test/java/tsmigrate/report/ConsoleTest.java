@@ -1,6 +1,7 @@
 package tsmigrate.report;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -35,6 +36,17 @@ class ConsoleTest {
     @AfterEach
     void restore() {
         Console.reset();
+    }
+
+    /** Bars only when stderr itself is a terminal: stdin and stdout on one and stderr sent to a file is not enough. */
+    @Test
+    void barsOnlyWhenStderrIsATerminal() {
+        assertTrue(Console.isTerminalDevice("/dev/pts/3"));
+        assertTrue(Console.isTerminalDevice("/dev/tty1"));
+        assertTrue(Console.isTerminalDevice(null), "where fd 2 cannot be looked at, System.console() decides as before");
+        assertFalse(Console.isTerminalDevice("/var/log/tsmigrate.log"));
+        assertFalse(Console.isTerminalDevice("pipe:[123456]"));
+        assertFalse(Console.isTerminalDevice("/dev/null"));
     }
 
     @Test
