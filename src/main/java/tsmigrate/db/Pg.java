@@ -71,6 +71,14 @@ public final class Pg {
         return open(side, ci);
     }
 
+    /**
+     * Whether the connection's server session is its own: not behind a pooler or a front that runs several clients'
+     * statements in one session, where a side query could land inside another client's transaction.
+     */
+    public static boolean ownSession(Connection c) {
+        return Pool.ownSession(c);
+    }
+
     /** The pool's key: server, database, user and settings. In memory only: it holds the password. */
     private static String key(ConnInfo ci) {
         return ci.jdbcUrl() + '\n' + new java.util.TreeMap<>(ci.jdbcProperties("tsmigrate"));

@@ -115,6 +115,11 @@ final class Pool {
         Pg.closeQuietly(real);
     }
 
+    /** Whether this connection (from {@link #borrow}) has a server session of its own, not shared with other clients. */
+    static boolean ownSession(Connection c) {
+        return Proxy.isProxyClass(c.getClass()) && Proxy.getInvocationHandler(c) instanceof Lease l && l.key != null;
+    }
+
     private static Connection wrap(String key, Connection real) {
         return (Connection) Proxy.newProxyInstance(Pool.class.getClassLoader(), new Class<?>[] {Connection.class}, new Lease(key, real));
     }

@@ -56,6 +56,8 @@ public final class ServerProgress implements AutoCloseable {
     /** Per command (pid/phase): {units done, ms} at the previous look, for the phase's rate. */
     private final Map<String, long[]> last = new HashMap<>();
     private Connection conn;
+    /** Off for good: the target's sessions are shared (a pooler, the tests' PGlite front), or it has no such views. */
+    private volatile boolean off;
 
     private ServerProgress(String step, ConnInfo target, String sql, Object param, int periodSeconds) {
         this.step = step;
@@ -81,10 +83,12 @@ public final class ServerProgress implements AutoCloseable {
     }
 
     private void report() {
+        if (off) return;
         try {
             for (String line : lines()) LOG.info("{}: {}", step, line);
         } catch (Exception e) {
-            // progress is a courtesy: a failed look is skipped, the step goes on
+            // progress is a courtesy: the step goes on without it (e.g. a server before PostgreSQL 13, without the views)
+            off = true;
             LOG.debug("{}: cannot read the server's progress: {}", step, e.getMessage());
             Pg.closeQuietly(conn);
             conn = null;
@@ -92,8 +96,17 @@ public final class ServerProgress implements AutoCloseable {
     }
 
     /** One line per command in flight. Visible to tests. */
-    List<String> lines() throws SQLException {
-        if (conn == null) conn = Pg.connect("target", target);
+    public List<String> lines() throws SQLException {
+        if (conn == null) {
+            conn = Pg.connect("target", target);
+            if (!Pg.ownSession(conn)) {
+                // a look from a shared session could land inside pg_restore's transaction, and fail it with its own error
+                off = true;
+                Pg.closeQuietly(conn);
+                conn = null;
+                return List.of();
+            }
+        }
         List<String> out = new ArrayList<>();
         long now = System.currentTimeMillis();
         try (PreparedStatement ps = conn.prepareStatement(sql)) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -189,6 +190,30 @@ class ConnectionReuseTest {
             }
             try (Connection c = Pg.connect("target", ci)) {
                 assertTrue(first != c.unwrap(org.postgresql.PGConnection.class).getBackendPID(), "a new connection");
+            }
+        }
+    }
+
+    /**
+     * The server-progress look (index builds, ANALYZE) runs beside pg_restore: from a shared session it could land
+     * inside pg_restore's transaction, so it stays off there; on a session of its own it runs.
+     */
+    @Test
+    void serverProgressLooksOnlyFromASessionOfItsOwn() throws Exception {
+        String[] dbs = Clusters.newPair("srvprog");
+        try (Connection c = Pg.connect("target", targetOf(dbs))) {
+            assertTrue(Pg.ownSession(c));
+        }
+        try (tsmigrate.report.ServerProgress p = tsmigrate.report.ServerProgress.indexBuilds("post-data", targetOf(dbs), "nobody", 3600)) {
+            assertEquals(List.of(), p.lines(), "no builds of that application");
+        }
+        try (PgliteFront front = PgliteFront.start()) {
+            tsmigrate.config.ConnInfo ci = tsmigrate.config.ConnInfo.parse("target", front.uri());
+            try (Connection c = Pg.connect("target", ci)) {
+                assertTrue(!Pg.ownSession(c), "the front shares one session");
+            }
+            try (tsmigrate.report.ServerProgress p = tsmigrate.report.ServerProgress.indexBuilds("post-data", ci, "nobody", 3600)) {
+                assertEquals(List.of(), p.lines());
             }
         }
     }
