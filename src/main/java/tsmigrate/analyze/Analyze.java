@@ -1,21 +1,102 @@
 package tsmigrate.analyze;
 
 import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import tsmigrate.db.Pg;
+import tsmigrate.report.ServerProgress;
 import tsmigrate.run.MigrationRun;
 
-/** The analyze step: fresh planner statistics on the target, as the procedure's last step asks. */
+/**
+ * The analyze step: fresh planner statistics on the target, as the procedure's last step asks. ANALYZE works on one
+ * table at a time in one session, so with many tables it runs on up to --workers sessions, largest tables first,
+ * covering what a database-wide ANALYZE covers (catalogs included; a partitioned table's ANALYZE covers its
+ * partitions). On a TimescaleDB target it stays one database-wide ANALYZE, which TimescaleDB itself extends to
+ * the hypertables' chunks.
+ */
 public class Analyze {
+    /** Everything a database-wide ANALYZE visits, largest first; partitions come with their parent. */
+    private static final String TABLES = """
+            SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)
+            FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('r', 'm', 'p') AND NOT c.relispartition AND c.relpersistence <> 't'
+              AND n.nspname <> 'pg_toast'
+            ORDER BY c.relpages DESC, 1""";
+
     public void run(MigrationRun run) throws Exception {
-        boolean ran = run.state.once("analyze", redo -> {
-            try (Connection tgt = Pg.connect("target", run.cfg.target);
-                 tsmigrate.report.ServerProgress progress = tsmigrate.report.ServerProgress.analyze("analyze", run.cfg.target,
-                         tgt.unwrap(org.postgresql.PGConnection.class).getBackendPID(), run.cfg.progressSeconds)) {
-                Pg.exec(tgt, "ANALYZE");
-            }
-            return "target analyzed";
+        String[] counts = {"already done"};
+        run.state.once("analyze", redo -> {
+            counts[0] = analyze(run);
+            return counts[0];
         });
-        run.counts("analyze", ran ? "target analyzed" : "already done");
+        run.counts("analyze", counts[0]);
+    }
+
+    private static String analyze(MigrationRun run) throws Exception {
+        List<String> tables = new ArrayList<>();
+        try (Connection tgt = Pg.connect("target", run.cfg.target)) {
+            if (Pg.timescaleVersion(tgt) == null) {
+                try (Statement st = tgt.createStatement(); ResultSet rs = st.executeQuery(TABLES)) {
+                    while (rs.next()) tables.add(rs.getString(1));
+                }
+            }
+            int sessions = Math.min(run.cfg.workers, tables.size());
+            if (sessions <= 1) {
+                try (ServerProgress progress = ServerProgress.analyze("analyze", run.cfg.target, List.of(pid(tgt)), run.cfg.progressSeconds)) {
+                    Pg.exec(tgt, "ANALYZE");
+                }
+                return "target analyzed";
+            }
+            return parallel(run, tables, sessions);
+        }
+    }
+
+    /** ANALYZE table by table on several sessions, each taking the next table from one queue. */
+    private static String parallel(MigrationRun run, List<String> tables, int sessions) throws Exception {
+        ConcurrentLinkedQueue<String> queue = new ConcurrentLinkedQueue<>(tables);
+        List<Integer> pids = new CopyOnWriteArrayList<>();
+        List<Exception> failures = new CopyOnWriteArrayList<>();
+        List<Thread> threads = new ArrayList<>();
+        java.util.concurrent.CountDownLatch connected = new java.util.concurrent.CountDownLatch(sessions);
+        for (int i = 0; i < sessions; i++) {
+            Thread t = new Thread(() -> {
+                boolean counted = false;
+                try (Connection c = Pg.connect("target", run.cfg.target)) {
+                    pids.add(pid(c));
+                    connected.countDown();
+                    counted = true;
+                    for (String table = queue.poll(); table != null && failures.isEmpty(); table = queue.poll()) {
+                        Pg.exec(c, "ANALYZE " + table);
+                    }
+                } catch (Exception e) {
+                    failures.add(e);
+                } finally {
+                    if (!counted) connected.countDown(); // a session that failed to connect must not hold the rest back
+                }
+            }, "analyze-" + (i + 1));
+            t.setDaemon(true);
+            threads.add(t);
+            t.start();
+        }
+        connected.await();
+        try (ServerProgress progress = ServerProgress.analyze("analyze", run.cfg.target, List.copyOf(pids), run.cfg.progressSeconds)) {
+            for (Thread t : threads) t.join();
+        }
+        if (!failures.isEmpty()) {
+            Exception first = failures.get(0);
+            if (first instanceof SQLException s) throw s;
+            throw first;
+        }
+        return "target analyzed: " + tables.size() + " tables on " + sessions + " sessions";
+    }
+
+    private static int pid(Connection c) throws SQLException {
+        return c.unwrap(org.postgresql.PGConnection.class).getBackendPID();
     }
 }

@@ -39,13 +39,14 @@ public final class ServerProgress implements AutoCloseable {
             JOIN pg_catalog.pg_class c ON c.oid = p.relid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
             WHERE a.application_name = ? AND p.datname = pg_catalog.current_database()
             ORDER BY p.pid""";
-    /** The ANALYZE of one session (the analyze step's), table by table. */
+    /** The ANALYZE of the analyze step's sessions, table by table. */
     private static final String ANALYZE = """
             SELECT p.pid, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), p.phase,
                    p.sample_blks_scanned, p.sample_blks_total, p.child_tables_done, p.child_tables_total, NULL
             FROM pg_catalog.pg_stat_progress_analyze p
             JOIN pg_catalog.pg_class c ON c.oid = p.relid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-            WHERE p.pid = ?""";
+            WHERE p.pid = ANY (?)
+            ORDER BY p.pid""";
 
     private final String step;
     private final ConnInfo target;
@@ -77,9 +78,9 @@ public final class ServerProgress implements AutoCloseable {
         return new ServerProgress(step, target, INDEX_BUILDS, appName, periodSeconds);
     }
 
-    /** The ANALYZE running in the target session with this backend pid. */
-    public static ServerProgress analyze(String step, ConnInfo target, int backendPid, int periodSeconds) {
-        return new ServerProgress(step, target, ANALYZE, backendPid, periodSeconds);
+    /** The ANALYZE running in the target sessions with these backend pids. */
+    public static ServerProgress analyze(String step, ConnInfo target, List<Integer> backendPids, int periodSeconds) {
+        return new ServerProgress(step, target, ANALYZE, backendPids.toArray(Integer[]::new), periodSeconds);
     }
 
     private void report() {
@@ -110,7 +111,7 @@ public final class ServerProgress implements AutoCloseable {
         List<String> out = new ArrayList<>();
         long now = System.currentTimeMillis();
         try (PreparedStatement ps = conn.prepareStatement(sql)) {
-            if (param instanceof Integer i) ps.setInt(1, i);
+            if (param instanceof Integer[] pids) ps.setArray(1, conn.createArrayOf("int4", pids));
             else ps.setString(1, (String) param);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) out.add(line(rs, now));
