@@ -17,8 +17,8 @@ import tsmigrate.run.MigrationRun;
  * The analyze step: fresh planner statistics on the target, as the procedure's last step asks. ANALYZE works on one
  * table at a time in one session, so with many tables it runs on up to --workers sessions, largest tables first,
  * covering what a database-wide ANALYZE covers (catalogs included; a partitioned table's ANALYZE covers its
- * partitions). On a TimescaleDB target it stays one database-wide ANALYZE, which TimescaleDB itself extends to
- * the hypertables' chunks.
+ * partitions). On a TimescaleDB target it stays one database-wide ANALYZE, which visits every chunk once: TimescaleDB
+ * may take a hypertable's chunks into an ANALYZE of the hypertable, so a table-by-table list could analyze them twice.
  */
 public class Analyze {
     /** Everything a database-wide ANALYZE visits, largest first; partitions come with their parent. */
