@@ -534,7 +534,7 @@ REPORT="$TMP/report.md"
   echo "- machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) memory, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(uname -sr)"
   echo "- load average (1/5/15 min) at start: $LOAD_START, at end: $LOAD_END"
   if uses_tsmigrate; then
-    echo "- tsmigrate: $(cd "$TMP" && java -jar "$JAR" --version 2>/dev/null | head -n 1), commit $(commit_of_jar), $(java -version 2>&1 | head -n 1); started by bin/tsmigrate with $(if [ -n "${JAVA_OPTS+x}" ]; then echo "JAVA_OPTS=$JAVA_OPTS"; else sed -n 's/.*TSMIGRATE_JAVA_OPTS-\([^}]*\)}.*/\1/p' "$PROJECT_DIR/bin/tsmigrate"; fi); $NCHUNKS_NOTE"
+    echo "- tsmigrate: $(cd "$TMP" && java -jar "$JAR" --version 2>/dev/null | head -n 1), commit $(commit_of_jar), $(java -version 2>&1 | head -n 1); started by bin/tsmigrate with $(if [ -n "${JAVA_OPTS+x}" ]; then echo "JAVA_OPTS=$JAVA_OPTS"; else sed -n 's/.*TSMIGRATE_JAVA_OPTS-\([^}]*\)}.*/\1/p' "$PROJECT_DIR/bin/tsmigrate"; fi)$(jsa=${JAR%.jar}.jsa; if [ -f "$jsa" ] && [ "$jsa" -nt "$JAR" ]; then echo " and the class-data-sharing archive $(basename "$jsa")"; fi); $NCHUNKS_NOTE"
   fi
   if uses pgcopydb; then echo "- pgcopydb: $(pgcopydb --version 2>&1 | grep -m1 -i 'pgcopydb version' | sed 's/.*pgcopydb version/version/')"; fi
   echo "- client tools: $(pg_dump --version), $(psql --version)"
