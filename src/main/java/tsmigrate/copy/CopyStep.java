@@ -38,6 +38,8 @@ import tsmigrate.state.StateStore;
 public class CopyStep {
     private static final Logger LOG = LoggerFactory.getLogger(CopyStep.class);
     static final int BUFFER = 1 << 20;
+    /** Rows are handed from the COPY TO pump to the COPY FROM in batches of this size (--stream). */
+    private static final int PIPE_BATCH = 1 << 16;
 
     /** Each worker thread keeps one connection per side for the whole step; a failed one is dropped. */
     private final ConcurrentHashMap<Thread, Connection> sourceConns = new ConcurrentHashMap<>();
@@ -333,7 +335,8 @@ public class CopyStep {
                 java.io.PipedInputStream in = new java.io.PipedInputStream(BUFFER);
                 java.io.PipedOutputStream out = new java.io.PipedOutputStream(in);
                 java.util.concurrent.Future<Long> sent = pumps.submit(() -> {
-                    try (OutputStream o = out) {
+                    // rows arrive one small array each: batch them, or every row takes the pipe's lock
+                    try (OutputStream o = new BufferedOutputStream(out, PIPE_BATCH)) {
                         return copyOut(run, src, chunk, fmt, o);
                     }
                 });
