@@ -65,6 +65,12 @@ class CliJarIT {
         Path jar = Path.of(System.getProperty("tsmigrate.jar", "target/tsmigrate.jar")).toAbsolutePath();
         Path archive = jar.resolveSibling("tsmigrate.jsa");
         assertTrue(Files.isRegularFile(archive), "the build makes " + archive);
+        // The build trains with Maven's JVM, the launcher runs the java on PATH: the archive fits only when they are one.
+        Process which = new ProcessBuilder("sh", "-c", "command -v java").start();
+        String onPath = new String(which.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        org.junit.jupiter.api.Assumptions.assumeTrue(which.waitFor() == 0 && !onPath.isEmpty()
+                && Path.of(onPath).toRealPath().equals(Path.of(System.getProperty("java.home"), "bin", "java").toRealPath()),
+                "the java on PATH (" + onPath + ") is not the build's; the launcher ignores the archive there");
         assertTrue(Files.getLastModifiedTime(archive).compareTo(Files.getLastModifiedTime(jar)) > 0, "made after the jar");
         Run r = launcher(jar);
         assertEquals(0, r.exit(), "-Xshare:on with the archive: " + r.out());
