@@ -17,13 +17,19 @@ import tsmigrate.run.MigrationRun;
  * The analyze step: fresh planner statistics on the target, as the procedure's last step asks. ANALYZE works on one
  * table at a time in one session, so with many tables it runs on up to --workers sessions, largest tables first,
  * covering what a database-wide ANALYZE covers (catalogs included; a partitioned table's ANALYZE covers its
- * partitions). On a TimescaleDB target it stays one database-wide ANALYZE, which visits every chunk once: TimescaleDB
- * may take a hypertable's chunks into an ANALYZE of the hypertable, so a table-by-table list could analyze them twice.
+ * partitions). It stays one database-wide ANALYZE on a TimescaleDB target, which then visits every chunk once
+ * (TimescaleDB may take a hypertable's chunks into an ANALYZE of the hypertable, so a table-by-table list could
+ * analyze them twice), and where a schema cannot be used by name (no USAGE on it: ANALYZE by name would fail there,
+ * while the database's owner analyzes its tables database-wide).
  */
 public class Analyze {
-    /** Everything a database-wide ANALYZE visits, largest first; partitions come with their parent. */
+    /**
+     * Everything a database-wide ANALYZE visits, largest first; partitions come with their parent. The second
+     * column: whether it can be named here (ANALYZE by name needs USAGE on the schema, a database-wide one not).
+     */
     private static final String TABLES = """
-            SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)
+            SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),
+                   pg_catalog.has_schema_privilege(n.oid, 'USAGE')
             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind IN ('r', 'm', 'p') AND NOT c.relispartition AND c.relpersistence <> 't'
               AND n.nspname <> 'pg_toast'
@@ -42,9 +48,15 @@ public class Analyze {
         List<String> tables = new ArrayList<>();
         try (Connection tgt = Pg.connect("target", run.cfg.target)) {
             if (Pg.timescaleVersion(tgt) == null) {
+                boolean allNamed = true;
                 try (Statement st = tgt.createStatement(); ResultSet rs = st.executeQuery(TABLES)) {
-                    while (rs.next()) tables.add(rs.getString(1));
+                    while (rs.next()) {
+                        tables.add(rs.getString(1));
+                        allNamed &= rs.getBoolean(2);
+                    }
                 }
+                // a table that cannot be named here is still analyzed by a database-wide ANALYZE: that one, then
+                if (!allNamed) tables.clear();
             }
             int sessions = Math.min(run.cfg.workers, tables.size());
             if (sessions <= 1) {

@@ -57,4 +57,32 @@ class AnalyzeTest {
             assertEquals(List.of(), notAnalyzed, "every table, partition, child, materialized view and catalog");
         }
     }
+
+    /**
+     * A database owner may analyze every table of its database, also in a schema it has no USAGE on: a
+     * database-wide ANALYZE does, while ANALYZE by name fails there ("permission denied for schema"). Such a
+     * target gets the database-wide ANALYZE.
+     */
+    @Test
+    void aSchemaWithoutUsageIsStillAnalyzed() throws Exception {
+        String[] dbs = Clusters.newPair("analyze_usage");
+        String owner = dbs[1] + "_owner";
+        String other = dbs[1] + "_other";
+        Clusters.runSql(Clusters.source(), dbs[0], "CREATE TABLE a (t timestamptz NOT NULL, v int);"
+                + " INSERT INTO a SELECT '2024-01-01'::timestamptz + i * interval '1 min', i FROM generate_series(1, 100) i");
+        Clusters.runSql(Clusters.target(), dbs[1], "CREATE ROLE " + owner + " LOGIN PASSWORD 'pw'; CREATE ROLE " + other + ";"
+                + " ALTER DATABASE " + dbs[1] + " OWNER TO " + owner + "; ALTER SCHEMA public OWNER TO " + owner + ";"
+                + " CREATE SCHEMA priv AUTHORIZATION " + other + "; CREATE TABLE priv.t (a int); ALTER TABLE priv.t OWNER TO " + other + ";"
+                + " CREATE TABLE public.b (a int); ALTER TABLE public.b OWNER TO " + owner + ";");
+        String target = Clusters.target().uri(dbs[1]).replaceFirst("//[^@]*@", "//" + owner + ":pw@");
+        Cli.Result r = Cli.run("migrate", "--source", Clusters.source().uri(dbs[0]), "--target", target,
+                "--work-dir", work.toString(), "--workers", "3", "--steps", "analyze");
+        assertEquals(0, r.exit(), r.all());
+        try (Connection t = Clusters.target().connect(dbs[1]); var st = t.createStatement();
+             var rs = st.executeQuery("SELECT string_agg(schemaname || '.' || relname, ', ' ORDER BY 1) FROM pg_stat_all_tables"
+                     + " WHERE relname IN ('t', 'b') AND schemaname IN ('priv', 'public') AND last_analyze IS NOT NULL")) {
+            rs.next();
+            assertEquals("priv.t, public.b", rs.getString(1));
+        }
+    }
 }
