@@ -56,7 +56,7 @@ public final class ServerProgress implements AutoCloseable {
     private final ScheduledExecutorService timer;
     /** Per command (pid/phase): {units done, ms} at the previous look, for the phase's rate. */
     private final Map<String, long[]> last = new HashMap<>();
-    private Connection conn;
+    private volatile Connection conn;
     /** Off for good: the target's sessions are shared (a pooler, the tests' PGlite front), or it has no such views. */
     private volatile boolean off;
 
@@ -163,12 +163,21 @@ public final class ServerProgress implements AutoCloseable {
     @Override
     public void close() {
         timer.shutdownNow();
+        boolean idle = false;
         try {
-            timer.awaitTermination(5, TimeUnit.SECONDS); // a look in progress ends before its connection goes back
+            idle = timer.awaitTermination(5, TimeUnit.SECONDS); // a look in progress ends before its connection goes back
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        Pg.closeQuietly(conn);
+        Connection c = conn;
         conn = null;
+        if (c != null && !idle) {
+            try {
+                c.abort(Runnable::run); // a look still running (a stalled network): never back into the pool like that
+            } catch (SQLException e) {
+                // it is being dropped anyway
+            }
+        }
+        Pg.closeQuietly(c);
     }
 }
