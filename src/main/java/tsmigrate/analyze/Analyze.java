@@ -23,6 +23,7 @@ import tsmigrate.run.MigrationRun;
  * while the database's owner analyzes its tables database-wide).
  */
 public class Analyze {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Analyze.class);
     /**
      * Everything a database-wide ANALYZE visits, largest first; partitions come with their parent. The second
      * column: whether it can be named here (ANALYZE by name needs USAGE on the schema, a database-wide one not).
@@ -84,7 +85,13 @@ public class Analyze {
                     connected.countDown();
                     counted = true;
                     for (String table = queue.poll(); table != null && failures.isEmpty(); table = queue.poll()) {
-                        Pg.exec(c, "ANALYZE " + table);
+                        try {
+                            Pg.exec(c, "ANALYZE " + table);
+                        } catch (SQLException e) {
+                            // dropped since the listing: a database-wide ANALYZE skips such a table too
+                            if (!"42P01".equals(e.getSQLState())) throw e;
+                            LOG.info("analyze: {} is gone from the target; skipped", table);
+                        }
                     }
                 } catch (Exception e) {
                     failures.add(e);

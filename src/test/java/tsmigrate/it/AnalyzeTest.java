@@ -85,4 +85,34 @@ class AnalyzeTest {
             assertEquals("priv.t, public.b", rs.getString(1));
         }
     }
+
+    /**
+     * A table dropped on the target between the step's listing and its ANALYZE is skipped, as a database-wide
+     * ANALYZE skips it. The drop is made exact with a lock: ANALYZE waits for it, and finds the table gone.
+     */
+    @Test
+    void aTableDroppedMeanwhileIsSkipped() throws Exception {
+        String[] dbs = Clusters.newPair("analyze_drop");
+        Clusters.runSql(Clusters.source(), dbs[0], "CREATE TABLE a (t timestamptz NOT NULL, v int);"
+                + " INSERT INTO a SELECT '2024-01-01'::timestamptz + i * interval '1 min', i FROM generate_series(1, 100) i");
+        Clusters.runSql(Clusters.target(), dbs[1], "CREATE TABLE victim (a int); CREATE TABLE kept (a int)");
+        try (Connection holder = Clusters.target().connect(dbs[1]); Connection watch = Clusters.target().connect(dbs[1])) {
+            holder.setAutoCommit(false);
+            tsmigrate.db.Pg.exec(holder, "LOCK TABLE victim IN ACCESS EXCLUSIVE MODE");
+            java.util.concurrent.CompletableFuture<Cli.Result> run = java.util.concurrent.CompletableFuture.supplyAsync(() -> Cli.run(
+                    "migrate", "--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
+                    "--work-dir", work.toString(), "--workers", "2", "--steps", "analyze"));
+            long deadline = System.currentTimeMillis() + 60_000;
+            while (!"1".equals(tsmigrate.db.Pg.queryString(watch, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    + " AND query LIKE 'ANALYZE %victim%'")) && System.currentTimeMillis() < deadline && !run.isDone()) {
+                Thread.sleep(20);
+            }
+            tsmigrate.db.Pg.exec(holder, "DROP TABLE victim");
+            holder.commit();
+            Cli.Result r = run.get(2, java.util.concurrent.TimeUnit.MINUTES);
+            assertEquals(0, r.exit(), r.all());
+            assertTrue(tsmigrate.db.Pg.queryString(watch, "SELECT last_analyze IS NOT NULL FROM pg_stat_all_tables WHERE relname = 'kept'")
+                    .equals("t"), "the other tables are analyzed");
+        }
+    }
 }
