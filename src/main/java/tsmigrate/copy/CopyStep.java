@@ -52,6 +52,8 @@ public class CopyStep {
         progress = Progress.forChunks("data", todo, run);
         try (Connection c = run.state.connect()) {
             run.state.stepRunning(c, "data");
+            int stale = run.state.releaseOwnClaims(c);
+            if (stale > 0) LOG.info("took back {} chunk claim(s) left by an earlier run in this process", stale);
             if (!todo.isEmpty()) Autovacuum.pause(run);
         } catch (SQLException e) {
             throw new IllegalStateException("cannot record the data step: " + e.getMessage(), e);
@@ -387,7 +389,14 @@ public class CopyStep {
                     + String.join("\n  ", run.failedChunks.stream().limit(10).map(Chunk::toString).toList()));
         }
         try (Connection c = run.state.connect()) {
-            if (run.state.remaining(c) == 0) run.state.stepDone(c, "data", run.stepCounts().get("data"));
+            long left = run.state.remaining(c);
+            // Every worker waits for other instances' chunks, so none is left unless something went wrong: say so
+            // rather than go on to the indexes and report a migration without those rows.
+            if (left > 0) {
+                throw new StepFailure(left + " chunk(s) are neither copied nor failed at the end of the data step;"
+                        + " run the same command again to copy them");
+            }
+            run.state.stepDone(c, "data", run.stepCounts().get("data"));
         }
         if (!run.runs("post-data")) Autovacuum.resume(run); // otherwise post-data resumes it after the index builds
     }

@@ -530,6 +530,20 @@ public final class StateStore {
     }
 
     /** How many chunks are not loaded yet (planned, exported, or claimed). */
+    /**
+     * Gives back the claims this instance id holds on chunks still to copy. Called when a data step begins, before
+     * any worker claims: such claims are left by an earlier run in this same process (serve, tests), which has the
+     * same instance id, so they look like chunks in flight in this run's own workers and would never be copied.
+     */
+    public int releaseOwnClaims(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.chunk SET claimed_by = NULL, claimed_until = NULL,"
+                + " updated_at = now() WHERE migration = ? AND claimed_by = ? AND state IN ('planned', 'exported')")) {
+            ps.setString(1, migrationId);
+            ps.setString(2, instance);
+            return ps.executeUpdate();
+        }
+    }
+
     public long remaining(Connection c) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM tsmigrate.chunk WHERE migration = ? AND state IN ('planned', 'exported')")) {
             ps.setString(1, migrationId);

@@ -84,4 +84,31 @@ class LostClaimTest {
     void aClaimLostWhileLoadingRollsTheRowsBackAndDropsTheFile() throws Exception {
         takenOverWhen("lost_load", "exported");
     }
+
+    /**
+     * A run that failed in this process (serve, or the tests) can leave a claim with a live lease. The next run in
+     * the same process has the same instance id: it must take such a chunk back, not count it as in flight in its
+     * own workers and end the data step without it (which copied all rows but that chunk's, and exited 0).
+     */
+    @Test
+    void aClaimLeftByAnEarlierRunOfThisProcessIsTakenBack() throws Exception {
+        String[] dbs = Clusters.newPair("stale_claim");
+        Clusters.runSql(Clusters.source(), dbs[0], "CREATE TABLE m (time timestamptz NOT NULL, v int);"
+                + " INSERT INTO m SELECT timestamptz '2025-01-01' + i * interval '1 minute', i FROM generate_series(0, 2879) i;"
+                + " CREATE INDEX ON m (time)");
+        Cli.Result first = migrate(dbs, "preflight", "pre-data", "data");
+        assertEquals(0, first.exit(), first.all());
+        String me = tsmigrate.state.StateStore.hostName() + ":" + ProcessHandle.current().pid() + ":"
+                + Long.toString(java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime(), 36);
+        // chunk 2 as an earlier run of this process left it: claimed, lease still running, rows not committed
+        Clusters.runSql(Clusters.target(), dbs[1], "UPDATE tsmigrate.chunk SET state = 'planned', claimed_by = '" + me + "',"
+                + " claimed_until = now() + interval '1 hour' WHERE chunk_no = 2;"
+                + " DELETE FROM m WHERE time >= '2025-01-01 06:00:00+00' AND time < '2025-01-01 12:00:00+00'");
+        Cli.Result r = migrate(dbs);
+        assertEquals(0, r.exit(), r.all());
+        try (Connection s = Clusters.source().connect(dbs[0]); Connection t = Clusters.target().connect(dbs[1])) {
+            assertEquals(DbCompare.rowsAsText(s, "\"public\".\"m\""), DbCompare.rowsAsText(t, "\"public\".\"m\""));
+            assertEquals("0", Pg.queryString(t, "SELECT count(*) FROM tsmigrate.chunk WHERE state <> 'verified'"));
+        }
+    }
 }
