@@ -345,11 +345,7 @@ public final class StateStore {
                     TableInfo t = byNo.get(rs.getInt(1));
                     Chunk ch = new Chunk(t, rs.getInt(2), rs.getString(3), rs.getString(4),
                             workDir.resolve(t.dirName()).resolve(String.format("%06d.csv", rs.getInt(2))));
-                    ch.state = rs.getString(5);
-                    ch.exportedRows = rs.getObject(6) == null ? -1 : rs.getLong(6);
-                    ch.loadedRows = ch.state.equals("loaded") || ch.state.equals("verified") ? ch.exportedRows : -1;
-                    ch.bytes = rs.getObject(7) == null ? -1 : rs.getLong(7);
-                    ch.sourceFingerprint = rs.getString(8);
+                    readProgress(ch, rs, 5);
                     chunks.add(ch);
                 }
             }
@@ -369,15 +365,19 @@ public final class StateStore {
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     Chunk ch = byKey.get(rs.getInt(1) + "/" + rs.getInt(2));
-                    if (ch == null || ch.state.equals(rs.getString(3))) continue;
-                    ch.state = rs.getString(3);
-                    ch.exportedRows = rs.getObject(4) == null ? -1 : rs.getLong(4);
-                    ch.loadedRows = ch.state.equals("loaded") || ch.state.equals("verified") ? ch.exportedRows : -1;
-                    ch.bytes = rs.getObject(5) == null ? -1 : rs.getLong(5);
-                    ch.sourceFingerprint = rs.getString(6);
+                    if (ch != null && !ch.state.equals(rs.getString(3))) readProgress(ch, rs, 3);
                 }
             }
         }
+    }
+
+    /** A chunk's state and what its export and load recorded: columns state, rows, bytes, source_fingerprint from col on. */
+    private static void readProgress(Chunk ch, ResultSet rs, int col) throws SQLException {
+        ch.state = rs.getString(col);
+        ch.exportedRows = rs.getObject(col + 1) == null ? -1 : rs.getLong(col + 1);
+        ch.loadedRows = ch.state.equals("loaded") || ch.state.equals("verified") ? ch.exportedRows : -1;
+        ch.bytes = rs.getObject(col + 2) == null ? -1 : rs.getLong(col + 2);
+        ch.sourceFingerprint = rs.getString(col + 3);
     }
 
     // ---- chunks ----
@@ -529,7 +529,6 @@ public final class StateStore {
         }
     }
 
-    /** How many chunks are not loaded yet (planned, exported, or claimed). */
     /**
      * Gives back the claims this instance id holds on chunks still to copy. Called when a data step begins, before
      * any worker claims: such claims are left by an earlier run in this same process (serve, tests), which has the
@@ -544,6 +543,7 @@ public final class StateStore {
         }
     }
 
+    /** How many chunks are not loaded yet (planned, exported, or claimed). */
     public long remaining(Connection c) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM tsmigrate.chunk WHERE migration = ? AND state IN ('planned', 'exported')")) {
             ps.setString(1, migrationId);
