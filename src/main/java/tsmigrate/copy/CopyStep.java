@@ -132,11 +132,7 @@ public class CopyStep {
         try {
             doExport(run, chunk);
         } catch (StateStore.LostClaim lost) {
-            // Another instance took the chunk over (this one's lease ran out): its file here is of no use to anyone.
-            chunk.state = "lost";
-            deleteFile(run, chunk);
-            progress.chunkEnded(chunk.table.key(), 0, false);
-            LOG.warn("{}; its export here was dropped", lost.getMessage());
+            dropLost(run, chunk, lost, "its export here was dropped");
         } catch (Exception e) {
             dropConnection(sourceConns);
             dropConnection(targetConns);
@@ -260,10 +256,7 @@ public class CopyStep {
         } catch (StateStore.LostClaim lost) {
             c.rollback();
             c.setAutoCommit(true);
-            chunk.state = "lost";
-            if (!run.cfg.stream) deleteFile(run, chunk);
-            progress.chunkEnded(chunk.table.key(), 0, false);
-            LOG.warn("{}; its rows here were rolled back and its file dropped", lost.getMessage());
+            dropLost(run, chunk, lost, "its rows here were rolled back and its file dropped");
             return;
         } catch (Exception e) {
             dropConnection(targetConns);
@@ -278,6 +271,17 @@ public class CopyStep {
         progress.chunkDone(rows);
         progress.chunkEnded(chunk.table.key(), chunk.bytes, true);
         tsmigrate.run.RunMetrics.chunkLoaded(run, chunk.table.key(), rows, chunk.bytes);
+    }
+
+    /**
+     * Another instance took the chunk over (this one's lease ran out): this one's work on it is dropped, file
+     * included, whatever --keep-files says, since it is of no use to anyone; load() then skips the chunk.
+     */
+    private void dropLost(MigrationRun run, Chunk chunk, StateStore.LostClaim lost, String what) {
+        chunk.state = "lost";
+        if (!run.cfg.stream) deleteFile(run, chunk);
+        progress.chunkEnded(chunk.table.key(), 0, false);
+        LOG.warn("{}; {}", lost.getMessage(), what);
     }
 
     private void deleteFile(MigrationRun run, Chunk chunk) {
