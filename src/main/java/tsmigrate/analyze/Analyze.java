@@ -8,6 +8,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import tsmigrate.db.Pg;
 import tsmigrate.report.ServerProgress;
@@ -70,49 +75,55 @@ public class Analyze {
         }
     }
 
-    /** ANALYZE table by table on several sessions, each taking the next table from one queue. */
+    /**
+     * ANALYZE table by table on several sessions, each taking the next table from one queue. A session that fails
+     * empties the queue, so the others stop after their current table.
+     */
     private static String parallel(MigrationRun run, List<String> tables, int sessions) throws Exception {
         ConcurrentLinkedQueue<String> queue = new ConcurrentLinkedQueue<>(tables);
-        List<Integer> pids = new CopyOnWriteArrayList<>();
-        List<Exception> failures = new CopyOnWriteArrayList<>();
-        List<Thread> threads = new ArrayList<>();
-        java.util.concurrent.CountDownLatch connected = new java.util.concurrent.CountDownLatch(sessions);
-        for (int i = 0; i < sessions; i++) {
-            Thread t = new Thread(() -> {
-                boolean counted = false;
-                try (Connection c = Pg.connect("target", run.cfg.target)) {
-                    pids.add(pid(c));
-                    connected.countDown();
-                    counted = true;
-                    for (String table = queue.poll(); table != null && failures.isEmpty(); table = queue.poll()) {
-                        try {
-                            Pg.exec(c, "ANALYZE " + table);
-                        } catch (SQLException e) {
-                            // dropped since the listing: a database-wide ANALYZE skips such a table too
-                            if (!"42P01".equals(e.getSQLState())) throw e;
-                            LOG.info("analyze: {} is gone from the target; skipped", table);
-                        }
-                    }
-                } catch (Exception e) {
-                    failures.add(e);
-                } finally {
-                    if (!counted) connected.countDown(); // a session that failed to connect must not hold the rest back
-                }
-            }, "analyze-" + (i + 1));
+        List<Integer> pids = new CopyOnWriteArrayList<>(); // the sessions' backends, as they connect: the progress follows them
+        AtomicInteger n = new AtomicInteger();
+        ExecutorService pool = Executors.newFixedThreadPool(sessions, r -> {
+            Thread t = new Thread(r, "analyze-" + n.incrementAndGet());
             t.setDaemon(true);
-            threads.add(t);
-            t.start();
-        }
-        connected.await();
-        try (ServerProgress progress = ServerProgress.analyze("analyze", run.cfg.target, List.copyOf(pids), run.cfg.progressSeconds)) {
-            for (Thread t : threads) t.join();
-        }
-        if (!failures.isEmpty()) {
-            Exception first = failures.get(0);
-            if (first instanceof SQLException s) throw s;
-            throw first;
+            return t;
+        });
+        try (ServerProgress progress = ServerProgress.analyze("analyze", run.cfg.target, pids, run.cfg.progressSeconds)) {
+            List<Future<?>> done = new ArrayList<>();
+            for (int i = 0; i < sessions; i++) {
+                done.add(pool.submit(() -> {
+                    try (Connection c = Pg.connect("target", run.cfg.target)) {
+                        pids.add(pid(c));
+                        for (String table = queue.poll(); table != null; table = queue.poll()) analyzeOne(c, table);
+                    } catch (Exception e) {
+                        queue.clear();
+                        throw e;
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : done) {
+                try {
+                    f.get();
+                } catch (ExecutionException e) {
+                    if (e.getCause() instanceof Exception cause) throw cause;
+                    throw e;
+                }
+            }
+        } finally {
+            pool.shutdownNow();
         }
         return "target analyzed: " + tables.size() + " tables on " + sessions + " sessions";
+    }
+
+    private static void analyzeOne(Connection c, String table) throws SQLException {
+        try {
+            Pg.exec(c, "ANALYZE " + table);
+        } catch (SQLException e) {
+            // dropped since the listing: a database-wide ANALYZE skips such a table too
+            if (!"42P01".equals(e.getSQLState())) throw e;
+            LOG.info("analyze: {} is gone from the target; skipped", table);
+        }
     }
 
     private static int pid(Connection c) throws SQLException {

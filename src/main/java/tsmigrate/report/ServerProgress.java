@@ -78,9 +78,9 @@ public final class ServerProgress implements AutoCloseable {
         return new ServerProgress(step, target, INDEX_BUILDS, appName, periodSeconds);
     }
 
-    /** The ANALYZE running in the target sessions with these backend pids. */
+    /** The ANALYZE running in the target sessions with these backend pids (read at every look: it may grow). */
     public static ServerProgress analyze(String step, ConnInfo target, List<Integer> backendPids, int periodSeconds) {
-        return new ServerProgress(step, target, ANALYZE, backendPids.toArray(Integer[]::new), periodSeconds);
+        return new ServerProgress(step, target, ANALYZE, backendPids, periodSeconds);
     }
 
     private void report() {
@@ -111,7 +111,7 @@ public final class ServerProgress implements AutoCloseable {
         List<String> out = new ArrayList<>();
         long now = System.currentTimeMillis();
         try (PreparedStatement ps = conn.prepareStatement(sql)) {
-            if (param instanceof Integer[] pids) ps.setArray(1, conn.createArrayOf("int4", pids));
+            if (param instanceof List<?> pids) ps.setArray(1, conn.createArrayOf("int4", pids.toArray()));
             else ps.setString(1, (String) param);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) out.add(line(rs, now));
