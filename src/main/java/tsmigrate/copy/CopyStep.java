@@ -52,8 +52,6 @@ public class CopyStep {
         progress = Progress.forChunks("data", todo, run);
         try (Connection c = run.state.connect()) {
             run.state.stepRunning(c, "data");
-            int stale = run.state.releaseOwnClaims(c);
-            if (stale > 0) LOG.info("took back {} chunk claim(s) left by an earlier run in this process", stale);
             if (!todo.isEmpty()) Autovacuum.pause(run);
         } catch (SQLException e) {
             throw new IllegalStateException("cannot record the data step: " + e.getMessage(), e);

@@ -127,6 +127,7 @@ public final class Migration {
         } finally {
             copy.close();
             verifier.close();
+            run.state.close(); // from here its claims are a dead instance's, for this process's next run to take
             run.releaseSnapshot();
             pool.shutdownNow();
             main.stop();

@@ -29,8 +29,14 @@ import tsmigrate.plan.TableInfo;
  * planned -> exported -> loaded -> verified (or failed / mismatch); a worker owns a chunk while its claim
  * (claimed_by, claimed_until) is live. All statements are short; none holds a lock across a chunk's copy.
  */
-public final class StateStore {
+public final class StateStore implements AutoCloseable {
     public static final String SCHEMA = "tsmigrate";
+    /** host:pid:JVM start: this process, as the other processes of this host can check it is still alive. */
+    private static final String PROCESS = hostName() + ":" + ProcessHandle.current().pid() + ":"
+            + Long.toString(ManagementFactory.getRuntimeMXBean().getStartTime(), 36);
+    private static final java.util.concurrent.atomic.AtomicInteger RUNS = new java.util.concurrent.atomic.AtomicInteger();
+    /** The instance ids of this process's runs that have not ended: their claims are live. */
+    private static final java.util.Set<String> LIVE = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private static final String DDL = """
             CREATE SCHEMA IF NOT EXISTS tsmigrate;
@@ -96,7 +102,10 @@ public final class StateStore {
 
     private final ConnInfo target;
     public final String migrationId;
-    /** host:pid:start, unique per process; a chunk's claim and its history name it. */
+    /**
+     * host:pid:start:run, unique per run: a chunk's claim and its history name it. Runs in one process (serve, the
+     * tests) are instances of their own, so one never takes another's live claims for its own.
+     */
     public final String instance;
     /** host:workdir, where this instance's chunk files are. */
     public final String location;
@@ -104,9 +113,15 @@ public final class StateStore {
     public StateStore(ConnInfo target, String migrationId, Path workDir) {
         this.target = target;
         this.migrationId = migrationId;
-        String host = hostName();
-        this.instance = host + ":" + ProcessHandle.current().pid() + ":" + Long.toString(ManagementFactory.getRuntimeMXBean().getStartTime(), 36);
-        this.location = host + ":" + workDir.toAbsolutePath().normalize();
+        this.instance = PROCESS + ":" + RUNS.incrementAndGet();
+        this.location = hostName() + ":" + workDir.toAbsolutePath().normalize();
+        LIVE.add(instance);
+    }
+
+    /** The run has ended: the claims it still holds are a dead instance's, which this process's other runs take back. */
+    @Override
+    public void close() {
+        LIVE.remove(instance);
     }
 
     public static String hostName() {
@@ -415,7 +430,7 @@ public final class StateStore {
     public record Claim(int tableNo, int chunkNo, String state, String exportLocation, long rows, long bytes, String sourceFingerprint) {
     }
 
-    /** Instances that claim chunks from this host but whose process is gone. */
+    /** Instances that claim chunks from this host but whose process is gone, or which are runs of this process that ended. */
     public List<String> deadInstancesOnThisHost(Connection c) throws SQLException {
         List<String> dead = new ArrayList<>();
         String prefix = hostName() + ":";
@@ -426,6 +441,10 @@ public final class StateStore {
                 while (rs.next()) {
                     String who = rs.getString(1);
                     if (!who.startsWith(prefix) || who.equals(instance)) continue;
+                    if (who.equals(PROCESS) || who.startsWith(PROCESS + ":")) {
+                        if (!LIVE.contains(who)) dead.add(who); // an earlier run of this process (ids without a run: older builds)
+                        continue;
+                    }
                     String[] parts = who.substring(prefix.length()).split(":");
                     try {
                         long pid = Long.parseLong(parts[0]);
@@ -526,20 +545,6 @@ public final class StateStore {
             ps.setInt(4, ch.table.number);
             ps.setInt(5, ch.number);
             ps.executeUpdate();
-        }
-    }
-
-    /**
-     * Gives back the claims this instance id holds on chunks still to copy. Called when a data step begins, before
-     * any worker claims: such claims are left by an earlier run in this same process (serve, tests), which has the
-     * same instance id, so they look like chunks in flight in this run's own workers and would never be copied.
-     */
-    public int releaseOwnClaims(Connection c) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.chunk SET claimed_by = NULL, claimed_until = NULL,"
-                + " updated_at = now() WHERE migration = ? AND claimed_by = ? AND state IN ('planned', 'exported')")) {
-            ps.setString(1, migrationId);
-            ps.setString(2, instance);
-            return ps.executeUpdate();
         }
     }
 

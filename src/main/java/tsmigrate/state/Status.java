@@ -19,8 +19,8 @@ public final class Status {
     }
 
     public static boolean print(JobConfig cfg, PrintStream out) throws Exception {
-        StateStore state = new StateStore(cfg.target, StateStore.migrationId(cfg.source, cfg.target), cfg.workDir);
-        try (Connection c = Pg.connect("target", cfg.target)) {
+        try (StateStore state = new StateStore(cfg.target, StateStore.migrationId(cfg.source, cfg.target), cfg.workDir);
+             Connection c = Pg.connect("target", cfg.target)) {
             if (!state.exists(c)) {
                 throw new UserError("The target " + cfg.target.masked() + " holds no state of a migration from " + cfg.source.masked() + ".",
                         "Check --source and --target: they must be the ones given to migrate.");

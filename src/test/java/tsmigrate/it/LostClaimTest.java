@@ -11,7 +11,9 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import tsmigrate.config.ConnInfo;
 import tsmigrate.db.Pg;
+import tsmigrate.state.StateStore;
 
 /**
  * Another instance takes over a chunk this one had claimed (this one's lease ran out: a long pause, the target out
@@ -86,9 +88,10 @@ class LostClaimTest {
     }
 
     /**
-     * A run that failed in this process (serve, or the tests) can leave a claim with a live lease. The next run in
-     * the same process has the same instance id: it must take such a chunk back, not count it as in flight in its
-     * own workers and end the data step without it (which copied all rows but that chunk's, and exited 0).
+     * A run that failed in this process (serve, or the tests) can leave a claim with a live lease. Its process is
+     * alive, but the run has ended: the next run in the same process must take such a chunk back at once, not wait
+     * for the lease, nor count it as its own and end the data step without it (which once copied all rows but that
+     * chunk's, and exited 0).
      */
     @Test
     void aClaimLeftByAnEarlierRunOfThisProcessIsTakenBack() throws Exception {
@@ -98,10 +101,12 @@ class LostClaimTest {
                 + " CREATE INDEX ON m (time)");
         Cli.Result first = migrate(dbs, "preflight", "pre-data", "data");
         assertEquals(0, first.exit(), first.all());
-        String me = tsmigrate.state.StateStore.hostName() + ":" + ProcessHandle.current().pid() + ":"
-                + Long.toString(java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime(), 36);
+        String ended;
+        try (StateStore earlier = new StateStore(ConnInfo.parse("target", Clusters.target().uri(dbs[1])), "any", work)) {
+            ended = earlier.instance;
+        }
         // chunk 2 as an earlier run of this process left it: claimed, lease still running, rows not committed
-        Clusters.runSql(Clusters.target(), dbs[1], "UPDATE tsmigrate.chunk SET state = 'planned', claimed_by = '" + me + "',"
+        Clusters.runSql(Clusters.target(), dbs[1], "UPDATE tsmigrate.chunk SET state = 'planned', claimed_by = '" + ended + "',"
                 + " claimed_until = now() + interval '1 hour' WHERE chunk_no = 2;"
                 + " DELETE FROM m WHERE time >= '2025-01-01 06:00:00+00' AND time < '2025-01-01 12:00:00+00'");
         Cli.Result r = migrate(dbs);
