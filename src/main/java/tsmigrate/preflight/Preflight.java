@@ -30,6 +30,8 @@ public class Preflight {
             throw new UserError("Source and target are the same database (" + run.cfg.target.masked() + ").",
                     "The target must be a different, empty database.");
         }
+        run.workDirLease = tsmigrate.run.WorkDirLease.take(run.workDir, run.state.migrationId,
+                run.cfg.source.masked() + " -> " + run.cfg.target.masked());
         try (Connection src = Pg.connect("source", run.cfg.source); Connection tgt = Pg.connect("target", run.cfg.target)) {
             run.sourceMajor = Pg.serverMajor(src);
             run.targetMajor = Pg.serverMajor(tgt);

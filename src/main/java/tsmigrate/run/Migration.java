@@ -128,6 +128,7 @@ public final class Migration {
             copy.close();
             verifier.close();
             run.state.close(); // from here its claims are a dead instance's, for this process's next run to take
+            if (run.workDirLease != null) run.workDirLease.close();
             run.releaseSnapshot();
             pool.shutdownNow();
             main.stop();

@@ -38,6 +38,8 @@ public final class MigrationRun {
      * found in the work dir, which could be from an earlier migration between the same databases.
      */
     public java.nio.file.Path schemaDump;
+    /** This run's hold on the work dir (taken by preflight): no other migration writes there meanwhile. */
+    public WorkDirLease workDirLease;
     /** pg_dump and pg_restore being found while Camel starts; preflight takes the results (null: it looks itself). */
     public java.util.concurrent.CompletableFuture<tsmigrate.schema.PgTool> pgDumpLookup, pgRestoreLookup;
     /** pg_dump and pg_restore as preflight found and checked them (set when a schema step will run). */
