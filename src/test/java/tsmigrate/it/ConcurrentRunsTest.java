@@ -1,7 +1,6 @@
 package tsmigrate.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -41,21 +40,7 @@ class ConcurrentRunsTest {
         Cli.Result first = Cli.run(args(dbs, "a", "preflight", "pre-data"));
         assertEquals(0, first.exit(), first.all());
         // Each chunk's load takes a second, so the first run holds claims for a while: 8 chunks on 2 workers.
-        Clusters.runSql(Clusters.target(), dbs[1], """
-                CREATE SCHEMA test_hooks;
-                CREATE FUNCTION test_hooks.slow() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$;
-                CREATE TRIGGER slow AFTER INSERT ON public.m FOR EACH STATEMENT EXECUTE FUNCTION test_hooks.slow();
-                """);
-        CompletableFuture<Integer> a = CompletableFuture.supplyAsync(() -> TsMigrate.run(args(dbs, "a")));
-        try (Connection t = Clusters.target().connect(dbs[1])) {
-            long deadline = System.currentTimeMillis() + 60_000;
-            while (!"t".equals(Pg.queryString(t, "SELECT count(*) > 0 FROM tsmigrate.chunk WHERE claimed_by IS NOT NULL"))) {
-                assertTrue(System.currentTimeMillis() < deadline, "the first run never claimed a chunk");
-                assertTrue(!a.isDone(), "the first run ended before claiming a chunk: exit " + a.getNow(null));
-                Thread.sleep(20);
-            }
-        }
+        CompletableFuture<Integer> a = SlowLoads.startAndAwaitClaim(dbs[1], args(dbs, "a"));
         CompletableFuture<Integer> b = CompletableFuture.supplyAsync(() -> TsMigrate.run(args(dbs, "b")));
         assertEquals(0, a.get(3, TimeUnit.MINUTES), "the first run");
         assertEquals(0, b.get(3, TimeUnit.MINUTES), "the second run");

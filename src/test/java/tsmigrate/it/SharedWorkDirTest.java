@@ -105,20 +105,7 @@ class SharedWorkDirTest {
         Cli.Result schema = Cli.run(args(a, "--steps", "preflight,pre-data"));
         assertEquals(0, schema.exit(), schema.all());
         // each of the first migration's chunk loads takes a second, so it is still running when the second starts
-        Clusters.runSql(Clusters.target(), a[1], """
-                CREATE SCHEMA test_hooks;
-                CREATE FUNCTION test_hooks.slow() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$;
-                CREATE TRIGGER slow AFTER INSERT ON public.m FOR EACH STATEMENT EXECUTE FUNCTION test_hooks.slow();
-                """);
-        CompletableFuture<Integer> running = CompletableFuture.supplyAsync(() -> TsMigrate.run(args(a)));
-        try (Connection t = Clusters.target().connect(a[1])) {
-            long deadline = System.currentTimeMillis() + 60_000;
-            while (!"t".equals(Pg.queryString(t, "SELECT count(*) > 0 FROM tsmigrate.chunk WHERE claimed_by IS NOT NULL"))) {
-                assertTrue(System.currentTimeMillis() < deadline && !running.isDone(), "the first migration never claimed a chunk");
-                Thread.sleep(20);
-            }
-        }
+        CompletableFuture<Integer> running = SlowLoads.startAndAwaitClaim(a[1], args(a));
         Cli.Result second = Cli.run(args(b));
         assertEquals(TsMigrate.REFUSED, second.exit(), second.all());
         assertTrue(second.err().contains("is in use by another migration"), second.err());
