@@ -70,12 +70,11 @@ public final class WorkDirLease implements AutoCloseable {
 
     private static Held lock(WorkDir dir, String id, String what) throws IOException {
         Path marker = dir.root().resolve(MARKER);
-        if (!Files.exists(marker)) {
-            try {
-                WorkDir.createPrivateFile(marker);
-            } catch (java.nio.file.FileAlreadyExistsException raced) {
-                // another process made it first
-            }
+        try {
+            // never replaced once made: a process may hold its lock
+            Files.createFile(marker, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(WorkDir.FILE));
+        } catch (java.nio.file.FileAlreadyExistsException made) {
+            // by an earlier run, or by another process just now
         }
         FileChannel ch = FileChannel.open(marker, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
