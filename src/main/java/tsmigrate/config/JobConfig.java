@@ -13,7 +13,9 @@ public final class JobConfig {
     public String name = "migration";
     public ConnInfo source;
     public ConnInfo target;
-    public Path workDir = Path.of("tsmigrate-work");
+    /** The work dir when none is given (relative: the current folder's); serve gives each job its own instead. */
+    public static final Path DEFAULT_WORK_DIR = Path.of("tsmigrate-work");
+    public Path workDir = DEFAULT_WORK_DIR;
     public int workers = 4;
     public String chunkInterval = "1 day";
     /** Tables without a time column and with more (estimated) rows than this are split by primary-key ranges. */

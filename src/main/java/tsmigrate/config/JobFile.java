@@ -38,6 +38,14 @@ public final class JobFile {
      *                  plus a serve: section for the serve verb
      */
     public static void apply(Path file, JobConfig cfg, boolean appConfig) {
+        apply(file, cfg, appConfig, file.toAbsolutePath().getParent());
+    }
+
+    /**
+     * @param base the folder that relative paths in the file (workDir, routesDir, password file:) are relative to:
+     *             the file's own folder, except for a job serve has moved to .processing/ (then the inbox)
+     */
+    public static void apply(Path file, JobConfig cfg, boolean appConfig, Path base) {
         String text;
         try {
             text = Files.readString(file);
@@ -66,9 +74,9 @@ public final class JobFile {
                     "Known keys: " + String.join(", ", new TreeSet<>(KEYS)) + ".");
         }
         if (map.containsKey("name")) cfg.name = str(map, "name");
-        if (map.containsKey("source")) cfg.source = conn(file, "source", map.get("source"));
-        if (map.containsKey("target")) cfg.target = conn(file, "target", map.get("target"));
-        if (map.containsKey("workDir")) cfg.workDir = file.toAbsolutePath().getParent().resolve(str(map, "workDir"));
+        if (map.containsKey("source")) cfg.source = conn(base, "source", map.get("source"));
+        if (map.containsKey("target")) cfg.target = conn(base, "target", map.get("target"));
+        if (map.containsKey("workDir")) cfg.workDir = base.resolve(str(map, "workDir"));
         if (map.containsKey("workers")) cfg.workers = (int) num(map, "workers");
         if (map.containsKey("chunkInterval")) cfg.chunkInterval = str(map, "chunkInterval");
         if (map.containsKey("splitRows")) cfg.splitRows = num(map, "splitRows");
@@ -129,7 +137,7 @@ public final class JobFile {
             if (!(map.get("stream") instanceof Boolean b)) throw bad("stream", "true or false");
             cfg.stream = b;
         }
-        if (map.containsKey("routesDir")) cfg.routesDir = file.toAbsolutePath().getParent().resolve(str(map, "routesDir"));
+        if (map.containsKey("routesDir")) cfg.routesDir = base.resolve(str(map, "routesDir"));
     }
 
     /** A step name from the fixed list, or a user error naming the list. */
@@ -151,7 +159,7 @@ public final class JobFile {
     }
 
     /** source/target: either a URI string, or {uri: ..., password: ...} where password may be ${env:NAME} or file:PATH. */
-    private static ConnInfo conn(Path file, String key, Object v) {
+    private static ConnInfo conn(Path base, String key, Object v) {
         if (v instanceof String s) return resolvePassword(key, ConnInfo.parse(key, s));
         if (v instanceof Map<?, ?> m) {
             Set<String> unknown = new TreeSet<>();
@@ -161,7 +169,7 @@ public final class JobFile {
                         "Known keys under " + key + ": uri, password.");
             }
             ConnInfo ci = ConnInfo.parse(key, m.get("uri") == null ? null : String.valueOf(m.get("uri")));
-            if (m.get("password") != null) ci = ci.withPassword(secret(file, key, String.valueOf(m.get("password"))));
+            if (m.get("password") != null) ci = ci.withPassword(secret(base, key, String.valueOf(m.get("password"))));
             return resolvePassword(key, ci);
         }
         throw bad(key, "a postgresql:// URI, or a mapping with uri and password");
@@ -173,7 +181,7 @@ public final class JobFile {
     }
 
     /** Reads ${env:NAME} or file:PATH, so the job file itself need not hold the secret. */
-    static String secret(Path file, String key, String ref) {
+    static String secret(Path base, String key, String ref) {
         if (ref.startsWith("${env:") && ref.endsWith("}")) {
             String name = ref.substring(6, ref.length() - 1);
             String v = System.getenv(name);
@@ -185,7 +193,7 @@ public final class JobFile {
         }
         if (ref.startsWith("file:")) {
             Path p = Path.of(ref.substring(5));
-            if (file != null && !p.isAbsolute()) p = file.toAbsolutePath().getParent().resolve(p);
+            if (base != null && !p.isAbsolute()) p = base.resolve(p);
             try {
                 return Files.readString(p).strip();
             } catch (IOException e) {

@@ -38,11 +38,13 @@ public class Jobs {
         try {
             JobConfig cfg = new JobConfig();
             if (defaults != null) JobFile.apply(defaults, cfg, true);
-            JobFile.apply(Path.of(file), cfg);
+            JobFile.apply(Path.of(file), cfg, false, inbox.toAbsolutePath()); // relative paths: beside the job as dropped, not in .processing/
             if (cfg.source == null || cfg.target == null) {
                 throw new UserError("The job file names no " + (cfg.source == null ? "source" : "target") + ".",
                         "Give both source and target (see config/job.example.yaml).");
             }
+            // Jobs run side by side, and a work dir serves one migration at a time: one of its own unless told.
+            if (cfg.workDir.equals(JobConfig.DEFAULT_WORK_DIR)) cfg.workDir = inbox.toAbsolutePath().resolve("work").resolve(job);
             if (!name.equals(cfg.name + ".yaml") && cfg.name.equals("migration")) cfg.name = job;
             MigrationRun run = Migration.run(cfg);
             Path done = Files.createDirectories(inbox.resolve("done"));

@@ -1,0 +1,63 @@
+package tsmigrate.serve;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import tsmigrate.db.Pg;
+import tsmigrate.embedded.EmbeddedCluster;
+import tsmigrate.it.Clusters;
+
+/**
+ * A job's relative paths (workDir, a password file:) are relative to the folder it was dropped into, as the
+ * example job says, not to .processing/ where serve moves it while it runs.
+ */
+class JobPathsTest {
+    @TempDir
+    Path work;
+
+    @Test
+    void relativePathsOfAJobAreRelativeToTheInbox() throws Exception {
+        String[] dbs = Clusters.newPair("job_paths");
+        Clusters.runSql(Clusters.source(), dbs[0], "CREATE TABLE m (time timestamptz NOT NULL, v int);"
+                + " INSERT INTO m SELECT timestamptz '2025-01-01' + i * interval '1 minute', i FROM generate_series(0, 999) i;"
+                + " CREATE INDEX ON m (time)");
+        Path inbox = work.resolve("inbox");
+        Jobs.ensureDirs(inbox);
+        EmbeddedCluster t = Clusters.target();
+        Files.writeString(inbox.resolve("target.password"), t.password() + "\n");
+        String job = "source: " + Clusters.source().uri(dbs[0]) + "\n"
+                + "target:\n  uri: postgresql://" + t.user() + "@" + t.uri(dbs[1]).replaceFirst("^.*@", "") + "\n  password: file:target.password\n"
+                + "workDir: tsmigrate-work\nchunkInterval: 6 hours\n";
+        // where serve's file consumer has moved it (preMove) when the job runs
+        Path running = Files.writeString(Files.createDirectories(inbox.resolve(".processing")).resolve("paths.yaml"), job);
+        new Jobs(inbox, null).run(running.toString(), "paths.yaml");
+        assertTrue(Files.isRegularFile(inbox.resolve("tsmigrate-work").resolve("report.md")), "the work dir is beside the job as dropped");
+        assertFalse(Files.exists(inbox.resolve(".processing").resolve("tsmigrate-work")));
+        try (Connection c = t.connect(dbs[1])) {
+            assertEquals("1000", Pg.queryString(c, "SELECT count(*) FROM m"));
+        }
+    }
+
+    /** A job that names no work dir gets one of its own, so that two jobs running at once never share one. */
+    @Test
+    void aJobWithoutAWorkDirGetsItsOwn() throws Exception {
+        String[] dbs = Clusters.newPair("job_own_dir");
+        Clusters.runSql(Clusters.source(), dbs[0], "CREATE TABLE m (time timestamptz NOT NULL, v int);"
+                + " INSERT INTO m SELECT timestamptz '2025-01-01' + i * interval '1 minute', i FROM generate_series(0, 999) i;"
+                + " CREATE INDEX ON m (time)");
+        Path inbox = work.resolve("inbox");
+        Jobs.ensureDirs(inbox);
+        String job = "source: " + Clusters.source().uri(dbs[0]) + "\ntarget: " + Clusters.target().uri(dbs[1]) + "\nchunkInterval: 6 hours\n";
+        Path running = Files.writeString(Files.createDirectories(inbox.resolve(".processing")).resolve("own.yaml"), job);
+        new Jobs(inbox, null).run(running.toString(), "own.yaml");
+        assertTrue(Files.isRegularFile(inbox.resolve("work").resolve("own").resolve("report.md")), "the job's own work dir: inbox/work/<job>");
+    }
+}
