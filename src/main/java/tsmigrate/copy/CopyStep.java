@@ -57,11 +57,7 @@ public class CopyStep {
             throw new IllegalStateException("cannot record the data step: " + e.getMessage(), e);
         }
         // Renew our claims while chunks are in flight, so no other instance takes them over.
-        heartbeat = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "lease-heartbeat");
-            t.setDaemon(true);
-            return t;
-        });
+        heartbeat = tsmigrate.run.Timers.daemon("lease-heartbeat");
         long every = Math.max(1, run.cfg.leaseSeconds / 3);
         heartbeat.scheduleWithFixedDelay(() -> renewLeases(run), every, every, TimeUnit.SECONDS);
     }

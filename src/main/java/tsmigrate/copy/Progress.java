@@ -7,7 +7,6 @@ import java.io.FilterInputStream;
 import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -46,11 +45,7 @@ public final class Progress implements AutoCloseable {
         this.totalChunks = totalChunks;
         this.totalBytes = totalBytes;
         this.exactTotal = exactTotal;
-        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "progress-" + step);
-            t.setDaemon(true);
-            return t;
-        });
+        this.timer = tsmigrate.run.Timers.daemon("progress-" + step);
         if (tty) timer.scheduleAtFixedRate(this::redraw, 500, 500, TimeUnit.MILLISECONDS);
         timer.scheduleAtFixedRate(this::report, periodSeconds, periodSeconds, TimeUnit.SECONDS);
     }

@@ -9,7 +9,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
@@ -65,11 +64,7 @@ public final class ServerProgress implements AutoCloseable {
         this.target = target;
         this.sql = sql;
         this.param = param;
-        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "progress-" + step);
-            t.setDaemon(true);
-            return t;
-        });
+        this.timer = tsmigrate.run.Timers.daemon("progress-" + step);
         timer.scheduleAtFixedRate(this::report, periodSeconds, periodSeconds, TimeUnit.SECONDS);
     }
 
