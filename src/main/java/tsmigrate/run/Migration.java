@@ -127,11 +127,14 @@ public final class Migration {
         } finally {
             copy.close();
             verifier.close();
-            run.state.close(); // from here its claims are a dead instance's, for this process's next run to take
-            if (run.workDirLease != null) run.workDirLease.close();
             run.releaseSnapshot();
             pool.shutdownNow();
             main.stop();
+            // Last, after the workers were told to stop: from here this run's claims are a dead instance's, for this
+            // process's next run to take (a worker still finishing a COPY then loses its claim and rolls back), and
+            // another migration may have the work dir if no chunk file is left.
+            run.state.close();
+            if (run.workDirLease != null) run.workDirLease.close();
             tsmigrate.db.Pg.closeIdleConnections();
             finished.countDown();
             try {
