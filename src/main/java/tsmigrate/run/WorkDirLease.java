@@ -39,11 +39,12 @@ public final class WorkDirLease implements AutoCloseable {
         }
     }
 
-    private final WorkDir dir;
+    /** The work dir's real path: two spellings of one folder (a symlink) are one work dir. */
+    private final Path key;
     private boolean closed;
 
-    private WorkDirLease(WorkDir dir) {
-        this.dir = dir;
+    private WorkDirLease(Path key) {
+        this.key = key;
     }
 
     /**
@@ -52,19 +53,20 @@ public final class WorkDirLease implements AutoCloseable {
      */
     public static WorkDirLease take(WorkDir dir, String id, String what) {
         synchronized (HELD) {
-            Held held = HELD.get(dir.root());
-            if (held != null) {
-                if (!held.id.equals(id)) throw inUse(dir, owner(held.channel)[1]);
-                held.runs++;
-                return new WorkDirLease(dir);
-            }
             try {
-                HELD.put(dir.root(), lock(dir, id, what));
+                Path key = dir.root().toRealPath();
+                Held held = HELD.get(key);
+                if (held != null) {
+                    if (!held.id.equals(id)) throw inUse(dir, owner(held.channel)[1]);
+                    held.runs++;
+                    return new WorkDirLease(key);
+                }
+                HELD.put(key, lock(dir, id, what));
+                return new WorkDirLease(key);
             } catch (IOException e) {
                 throw new UserError("Cannot lock the work dir " + dir.root() + ": " + e.getMessage(),
                         "Pass --work-dir with a directory you can write to.", e);
             }
-            return new WorkDirLease(dir);
         }
     }
 
@@ -161,9 +163,9 @@ public final class WorkDirLease implements AutoCloseable {
         synchronized (HELD) {
             if (closed) return;
             closed = true;
-            Held held = HELD.get(dir.root());
+            Held held = HELD.get(key);
             if (held == null || --held.runs > 0) return;
-            HELD.remove(dir.root());
+            HELD.remove(key);
             try {
                 held.channel.close(); // releases the lock
             } catch (IOException ignored) {

@@ -29,7 +29,9 @@ class WorkDirLeaseTest {
     void runsOfOneMigrationShareTheDirAndOthersWaitForItToBeFree() throws Exception {
         WorkDir d = dir();
         WorkDirLease a1 = WorkDirLease.take(d, "a", "src-a -> tgt-a");
-        WorkDirLease a2 = WorkDirLease.take(d, "a", "src-a -> tgt-a");
+        Path link = Files.createSymbolicLink(root.resolveSibling(root.getFileName() + "-link"), root);
+        WorkDirLease a2 = WorkDirLease.take(new WorkDir(link), "a", "src-a -> tgt-a"); // the same dir by another name
+        Files.delete(link);
         Refusal busy = assertThrows(Refusal.class, () -> WorkDirLease.take(d, "b", "src-b -> tgt-b"));
         assertTrue(busy.getMessage().contains("in use by another migration (src-a -> tgt-a)"), busy.getMessage());
         a1.close();
