@@ -75,7 +75,7 @@ class SharedWorkDirTest {
         assertEquals(kept, chunkFiles(work), "the first migration's files are all still there");
         assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(kept.get(2))), "and unchanged");
 
-        // The first migration can still finish from its work dir; then the dir is free for another.
+        // The first migration can still finish from its work dir; its kept files hold the dir until they are deleted.
         Cli.Result rest = Cli.run(args(a));
         assertEquals(0, rest.exit(), rest.all());
         assertEquals("2880", targetRows(a[1]));

@@ -23,14 +23,25 @@ class JobPathsTest {
     @TempDir
     Path work;
 
-    @Test
-    void relativePathsOfAJobAreRelativeToTheInbox() throws Exception {
-        String[] dbs = Clusters.newPair("job_paths");
+    /** A database pair whose source holds 1,000 rows in public.m. */
+    private static String[] sourceWithRows(String prefix) throws Exception {
+        String[] dbs = Clusters.newPair(prefix);
         Clusters.runSql(Clusters.source(), dbs[0], "CREATE TABLE m (time timestamptz NOT NULL, v int);"
                 + " INSERT INTO m SELECT timestamptz '2025-01-01' + i * interval '1 minute', i FROM generate_series(0, 999) i;"
                 + " CREATE INDEX ON m (time)");
+        return dbs;
+    }
+
+    private Path inbox() throws Exception {
         Path inbox = work.resolve("inbox");
         Jobs.ensureDirs(inbox);
+        return inbox;
+    }
+
+    @Test
+    void relativePathsOfAJobAreRelativeToTheInbox() throws Exception {
+        String[] dbs = sourceWithRows("job_paths");
+        Path inbox = inbox();
         EmbeddedCluster t = Clusters.target();
         Files.writeString(inbox.resolve("target.password"), t.password() + "\n");
         String job = "source: " + Clusters.source().uri(dbs[0]) + "\n"
@@ -49,12 +60,8 @@ class JobPathsTest {
     /** A job that names no work dir gets one of its own, so that two jobs running at once never share one. */
     @Test
     void aJobWithoutAWorkDirGetsItsOwn() throws Exception {
-        String[] dbs = Clusters.newPair("job_own_dir");
-        Clusters.runSql(Clusters.source(), dbs[0], "CREATE TABLE m (time timestamptz NOT NULL, v int);"
-                + " INSERT INTO m SELECT timestamptz '2025-01-01' + i * interval '1 minute', i FROM generate_series(0, 999) i;"
-                + " CREATE INDEX ON m (time)");
-        Path inbox = work.resolve("inbox");
-        Jobs.ensureDirs(inbox);
+        String[] dbs = sourceWithRows("job_own_dir");
+        Path inbox = inbox();
         String job = "source: " + Clusters.source().uri(dbs[0]) + "\ntarget: " + Clusters.target().uri(dbs[1]) + "\nchunkInterval: 6 hours\n";
         Path running = Files.writeString(Files.createDirectories(inbox.resolve(".processing")).resolve("own.yaml"), job);
         new Jobs(inbox, null).run(running.toString(), "own.yaml");
