@@ -84,7 +84,8 @@ public final class Migration {
         java.util.concurrent.CountDownLatch finished = new java.util.concurrent.CountDownLatch(1);
         Thread hook = new Thread(() -> {
             run.stopping = true;
-            LOG.warn("stop requested: finishing the chunks in flight, then stopping (run the same command again to resume)");
+            LOG.warn("stop requested: finishing the chunks in flight, or ending the schema dump or restore, then stopping"
+                    + " (run the same command again to resume)");
             try {
                 finished.await(10, java.util.concurrent.TimeUnit.MINUTES);
                 // Let the CLI print why it stopped, then end with its exit code rather than the JVM's 143.
@@ -114,13 +115,18 @@ public final class Migration {
                 if (ex.getException() != null) {
                     Throwable cause = unwrap(ex.getException());
                     String step = run.currentStep();
+                    if (cause instanceof Interrupted stop) {
+                        writeReport(run, System.currentTimeMillis() - t0);
+                        throw stop;
+                    }
                     LOG.error("step {}: failed after {}", step == null ? "?" : step,
                             step == null ? "" : Durations.format(System.currentTimeMillis() - run.stepTimes().get(step)[0]));
                     writeReport(run, System.currentTimeMillis() - t0);
                     throw new MigrationFailed(step, cause);
                 }
             }
-            if (run.stopping) throw new Interrupted();
+            // Every step ran to its end: a stop that came in the last one had nothing left to stop.
+            if (run.stopping) LOG.info("stop requested, but every step had already finished");
             Summary.print(run, System.currentTimeMillis() - t0);
             writeReport(run, System.currentTimeMillis() - t0);
             return run;
@@ -169,7 +175,8 @@ public final class Migration {
     /** The run was asked to stop (SIGTERM) and did, cleanly; the next run resumes. */
     public static final class Interrupted extends RuntimeException {
         public Interrupted() {
-            super("stopped on request; chunks in flight were finished or rolled back. Run the same command again to resume.");
+            super("stopped on request; chunks in flight were finished or rolled back, a schema restore cut short is redone."
+                    + " Run the same command again to resume.");
         }
     }
 

@@ -110,6 +110,15 @@ public final class PgTool {
     /** @param extraEnv more environment for the tool, e.g. PGOPTIONS with session settings */
     public Result run(ConnInfo conn, Path scratchDir, List<String> args, String appName, Map<String, String> extraEnv)
             throws IOException, InterruptedException {
+        return run(conn, scratchDir, args, appName, extraEnv, () -> false);
+    }
+
+    /**
+     * @param stopRequested polled while the tool runs: once true, the tool gets SIGTERM (pg_dump and pg_restore then
+     *                      cancel their statements and exit) and this throws {@link tsmigrate.run.Migration.Interrupted}
+     */
+    public Result run(ConnInfo conn, Path scratchDir, List<String> args, String appName, Map<String, String> extraEnv,
+            java.util.function.BooleanSupplier stopRequested) throws IOException, InterruptedException {
         List<String> cmd = command(conn, args);
         ProcessBuilder pb = new ProcessBuilder(cmd);
         Path passfile = null;
@@ -126,8 +135,14 @@ public final class PgTool {
         try {
             pb.redirectErrorStream(false).redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(errFile.toFile());
             Process p = pb.start();
-            int code = p.waitFor();
-            return new Result(code, Files.readString(errFile, StandardCharsets.UTF_8));
+            while (!p.waitFor(200, TimeUnit.MILLISECONDS)) {
+                if (stopRequested.getAsBoolean()) {
+                    p.destroy();
+                    if (!p.waitFor(10, TimeUnit.SECONDS)) p.destroyForcibly().waitFor();
+                    throw new tsmigrate.run.Migration.Interrupted();
+                }
+            }
+            return new Result(p.exitValue(), Files.readString(errFile, StandardCharsets.UTF_8));
         } finally {
             Files.deleteIfExists(errFile);
             if (passfile != null) Files.deleteIfExists(passfile);

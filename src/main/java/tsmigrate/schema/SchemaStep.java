@@ -57,7 +57,8 @@ public class SchemaStep {
                     "--exclude-schema=" + tsmigrate.state.StateStore.SCHEMA, "--file=" + dump));
             if (run.snapshotId != null) dumpArgs.add("--snapshot=" + run.snapshotId);
             Files.deleteIfExists(dump);
-            PgTool.Result d = pgDump.run(run.cfg.source, run.workDir.root(), dumpArgs, appName(run, "pg_dump"));
+            PgTool.Result d = pgDump.run(run.cfg.source, run.workDir.root(), dumpArgs, appName(run, "pg_dump"), java.util.Map.of(),
+                    () -> run.stopping);
             if (d.exitCode() != 0) {
                 throw new StepFailure(section + ": pg_dump failed (exit " + d.exitCode() + "):\n" + d.stderr().strip());
             }
@@ -102,7 +103,7 @@ public class SchemaStep {
         try (tsmigrate.report.ServerProgress progress = section.equals("post-data")
                 ? tsmigrate.report.ServerProgress.indexBuilds(section, run.cfg.target, appName(run, "pg_restore"), run.cfg.progressSeconds)
                 : null) {
-            r = pgRestore.run(run.cfg.target, run.workDir.root(), restoreArgs, appName(run, "pg_restore"), env);
+            r = pgRestore.run(run.cfg.target, run.workDir.root(), restoreArgs, appName(run, "pg_restore"), env, () -> run.stopping);
         }
         RestoreLog log = RestoreLog.parse(r.stderr(), section.equals("post-data"));
         for (String w : log.warnings) run.warn(section + ": pg_restore reported a known-harmless problem: " + w.replace('\n', ' '));

@@ -1,0 +1,108 @@
+package tsmigrate.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import tsmigrate.db.Pg;
+
+/**
+ * SIGTERM outside the data step, to the packaged jar. An index build that takes many seconds is stopped at once
+ * (pg_restore is told to stop, and cancels it), and the run exits 4, resumable. A stop that comes in the last step
+ * asked for, once that step has finished, leaves nothing undone: the run exits 0.
+ */
+class StopIT {
+    @TempDir
+    Path work;
+
+    /** An expression index on a function that sleeps 10 ms a row: 2,000 rows make its build and its ANALYZE take ~20 s. */
+    private static final String SLOW = """
+            CREATE TABLE m (time timestamptz NOT NULL, v int);
+            INSERT INTO m SELECT timestamptz '2025-01-01' + i * interval '1 minute', i FROM generate_series(1, 2000) i;
+            CREATE INDEX ON m (time);
+            CREATE FUNCTION slow_id(v int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+            BEGIN PERFORM pg_sleep(0.01); RETURN v; END $$;
+            CREATE INDEX slow_idx ON m (slow_id(v));
+            """;
+
+    private Process start(String[] dbs, Path log, String... more) throws Exception {
+        String jar = System.getProperty("tsmigrate.jar", "target/tsmigrate.jar");
+        List<String> c = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar,
+                "migrate", "--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
+                "--work-dir", work.resolve("wd").toString(), "--chunk-interval", "1 day"));
+        c.addAll(List.of(more));
+        return new ProcessBuilder(c).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    }
+
+    private static void awaitLine(Process p, Path log, String line) throws Exception {
+        long deadline = System.currentTimeMillis() + 120_000;
+        while (!(Files.exists(log) && Files.readString(log).contains(line))) {
+            assertTrue(p.isAlive() && System.currentTimeMillis() < deadline, "never saw '" + line + "':\n" + Files.readString(log));
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
+    void sigtermDuringTheIndexBuildsStopsThemAndTheRunResumes() throws Exception {
+        String[] dbs = Clusters.newPair("stop_post");
+        Clusters.runSql(Clusters.source(), dbs[0], SLOW);
+        Path log = work.resolve("post.log");
+        Process run = start(dbs, log);
+        awaitLine(run, log, "step post-data: started");
+        Thread.sleep(1000);
+        long t0 = System.currentTimeMillis();
+        run.destroy(); // SIGTERM
+        assertTrue(run.waitFor(2, TimeUnit.MINUTES));
+        long took = System.currentTimeMillis() - t0;
+        String out = Files.readString(log);
+        assertEquals(4, run.exitValue(), out);
+        assertTrue(took < 12_000, "stopped " + took + " ms after SIGTERM; the index build alone takes ~20 s:\n" + out);
+        assertTrue(out.contains("Run the same command again to resume"), out);
+        try (Connection t = Clusters.target().connect(dbs[1])) {
+            assertEquals(null, Pg.queryString(t, "SELECT to_regclass('public.slow_idx')"), "the index build was cancelled");
+            assertEquals("0", Pg.queryString(t, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    + " AND pid <> pg_backend_pid() AND query ILIKE '%slow_idx%'"), "no build left running on the target");
+        }
+        Path again = work.resolve("again.log");
+        Process resume = start(dbs, again);
+        assertTrue(resume.waitFor(3, TimeUnit.MINUTES));
+        assertEquals(0, resume.exitValue(), Files.readString(again));
+        try (Connection s = Clusters.source().connect(dbs[0]); Connection t = Clusters.target().connect(dbs[1])) {
+            assertEquals(DbCompare.allRows(s), DbCompare.allRows(t));
+            assertEquals("slow_idx", Pg.queryString(t, "SELECT to_regclass('public.slow_idx')::text"), "built on resume");
+        }
+    }
+
+    @Test
+    void aStopInTheLastStepLeavesNothingUndoneAndExitsZero() throws Exception {
+        String[] dbs = Clusters.newPair("stop_last");
+        Clusters.runSql(Clusters.source(), dbs[0], SLOW.replace("2000", "800").replace("CREATE INDEX slow_idx ON m (slow_id(v));", ""));
+        Path log = work.resolve("last.log");
+        Process copy = start(dbs, log, "--steps", "preflight,pre-data,data");
+        assertTrue(copy.waitFor(2, TimeUnit.MINUTES));
+        assertEquals(0, copy.exitValue(), Files.readString(log));
+        // On the target only, once the rows are in: ANALYZE, the last step asked for next, then takes ~8 s.
+        Clusters.runSql(Clusters.target(), dbs[1], "CREATE INDEX slow_idx ON m (slow_id(v))");
+        Process run = start(dbs, log, "--steps", "preflight,analyze");
+        awaitLine(run, log, "step analyze: started");
+        Thread.sleep(500);
+        run.destroy(); // SIGTERM
+        assertTrue(run.waitFor(2, TimeUnit.MINUTES));
+        String out = Files.readString(log);
+        assertEquals(0, run.exitValue(), out);
+        assertTrue(out.contains("stop requested, but every step had already finished"), out);
+        try (Connection t = Clusters.target().connect(dbs[1])) {
+            assertEquals("t", Pg.queryString(t, "SELECT count(*) > 0 FROM pg_stats WHERE schemaname = 'public' AND tablename = 'm'"),
+                    "the table was analyzed");
+        }
+    }
+}
