@@ -115,9 +115,13 @@ public final class Migration {
                 if (ex.getException() != null) {
                     Throwable cause = unwrap(ex.getException());
                     String step = run.currentStep();
-                    if (cause instanceof Interrupted stop) {
+                    // A step that failed while a stop was requested was most likely stopped by it: Ctrl-C at a
+                    // terminal also reaches pg_dump and pg_restore, which may exit with an error before we stop them.
+                    if (cause instanceof Interrupted || run.stopping) {
+                        LOG.warn("step {}: stopped on request", step == null ? "?" : step);
+                        LOG.debug("step {} ended with: {}", step, cause.toString());
                         writeReport(run, System.currentTimeMillis() - t0);
-                        throw stop;
+                        throw cause instanceof Interrupted stop ? stop : new Interrupted();
                     }
                     LOG.error("step {}: failed after {}", step == null ? "?" : step,
                             step == null ? "" : Durations.format(System.currentTimeMillis() - run.stepTimes().get(step)[0]));

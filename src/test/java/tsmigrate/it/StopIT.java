@@ -35,8 +35,13 @@ class StopIT {
             """;
 
     private Process start(String[] dbs, Path log, String... more) throws Exception {
+        return start(List.of(), dbs, log, more);
+    }
+
+    private Process start(List<String> prefix, String[] dbs, Path log, String... more) throws Exception {
         String jar = System.getProperty("tsmigrate.jar", "target/tsmigrate.jar");
-        List<String> c = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar,
+        List<String> c = new ArrayList<>(prefix);
+        c.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar,
                 "migrate", "--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
                 "--work-dir", work.resolve("wd").toString(), "--chunk-interval", "1 day"));
         c.addAll(List.of(more));
@@ -104,5 +109,28 @@ class StopIT {
             assertEquals("t", Pg.queryString(t, "SELECT count(*) > 0 FROM pg_stats WHERE schemaname = 'public' AND tablename = 'm'"),
                     "the table was analyzed");
         }
+    }
+
+    /**
+     * Ctrl-C at a terminal sends SIGINT to the whole foreground group: pg_restore gets it too, and may exit with an
+     * error before the JVM has marked the run as stopping. That is still a stop, not a failed step.
+     */
+    @Test
+    void ctrlCDuringTheIndexBuildsIsAStopNotAFailure() throws Exception {
+        String[] dbs = Clusters.newPair("stop_ctrlc");
+        Clusters.runSql(Clusters.source(), dbs[0], SLOW);
+        Path log = work.resolve("ctrlc.log");
+        Process run = start(List.of("setsid"), dbs, log); // a process group of its own, whose leader is the JVM
+        awaitLine(run, log, "step post-data: started");
+        Thread.sleep(1000);
+        long t0 = System.currentTimeMillis();
+        Process kill = new ProcessBuilder("kill", "-INT", "--", "-" + run.pid()).inheritIO().start();
+        assertEquals(0, kill.waitFor());
+        assertTrue(run.waitFor(2, TimeUnit.MINUTES));
+        long took = System.currentTimeMillis() - t0;
+        String out = Files.readString(log);
+        assertEquals(4, run.exitValue(), out);
+        assertTrue(took < 12_000, "stopped " + took + " ms after Ctrl-C:\n" + out);
+        assertTrue(!out.contains("failed"), out);
     }
 }
