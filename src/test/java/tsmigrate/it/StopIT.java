@@ -117,6 +117,7 @@ class StopIT {
      */
     @Test
     void ctrlCDuringTheIndexBuildsIsAStopNotAFailure() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/setsid")), "needs setsid (util-linux)");
         String[] dbs = Clusters.newPair("stop_ctrlc");
         Clusters.runSql(Clusters.source(), dbs[0], SLOW);
         Path log = work.resolve("ctrlc.log");
