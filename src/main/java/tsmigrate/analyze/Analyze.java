@@ -16,6 +16,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import tsmigrate.db.Pg;
 import tsmigrate.report.ServerProgress;
+import tsmigrate.run.Background;
 import tsmigrate.run.MigrationRun;
 
 /**
@@ -83,11 +84,7 @@ public class Analyze {
         ConcurrentLinkedQueue<String> queue = new ConcurrentLinkedQueue<>(tables);
         List<Integer> pids = new CopyOnWriteArrayList<>(); // the sessions' backends, as they connect: the progress follows them
         AtomicInteger n = new AtomicInteger();
-        ExecutorService pool = Executors.newFixedThreadPool(sessions, r -> {
-            Thread t = new Thread(r, "analyze-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        ExecutorService pool = Executors.newFixedThreadPool(sessions, Background.threads(() -> "analyze-" + n.incrementAndGet()));
         try (ServerProgress progress = ServerProgress.analyze("analyze", run.cfg.target, pids, run.cfg.progressSeconds)) {
             List<Future<?>> done = new ArrayList<>();
             for (int i = 0; i < sessions; i++) {

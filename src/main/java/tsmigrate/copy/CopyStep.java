@@ -57,7 +57,7 @@ public class CopyStep {
             throw new IllegalStateException("cannot record the data step: " + e.getMessage(), e);
         }
         // Renew our claims while chunks are in flight, so no other instance takes them over.
-        heartbeat = tsmigrate.run.Timers.daemon("lease-heartbeat");
+        heartbeat = tsmigrate.run.Background.timer("lease-heartbeat");
         long every = Math.max(1, run.cfg.leaseSeconds / 3);
         heartbeat.scheduleWithFixedDelay(() -> renewLeases(run), every, every, TimeUnit.SECONDS);
     }
@@ -314,11 +314,7 @@ public class CopyStep {
         }
     }
 
-    private final java.util.concurrent.ExecutorService pumps = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "copy-out");
-        t.setDaemon(true);
-        return t;
-    });
+    private final java.util.concurrent.ExecutorService pumps = Executors.newCachedThreadPool(tsmigrate.run.Background.threads(() -> "copy-out"));
 
     /**
      * --stream: COPY TO on the source feeds COPY FROM on the target through a pipe, in the caller's target

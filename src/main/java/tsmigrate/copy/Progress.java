@@ -45,7 +45,7 @@ public final class Progress implements AutoCloseable {
         this.totalChunks = totalChunks;
         this.totalBytes = totalBytes;
         this.exactTotal = exactTotal;
-        this.timer = tsmigrate.run.Timers.daemon("progress-" + step);
+        this.timer = tsmigrate.run.Background.timer("progress-" + step);
         if (tty) timer.scheduleAtFixedRate(this::redraw, 500, 500, TimeUnit.MILLISECONDS);
         timer.scheduleAtFixedRate(this::report, periodSeconds, periodSeconds, TimeUnit.SECONDS);
     }

@@ -43,15 +43,13 @@ public final class Pg {
     public static void prewarm(String side, ConnInfo ci) {
         PREWARMED.computeIfAbsent(key(ci), k -> {
             java.util.concurrent.CompletableFuture<Connection> f = new java.util.concurrent.CompletableFuture<>();
-            Thread t = new Thread(() -> {
+            tsmigrate.run.Background.threads(() -> "tsmigrate-connect-" + side).newThread(() -> {
                 try {
                     f.complete(open(side, ci));
                 } catch (Throwable e) {
                     f.completeExceptionally(e);
                 }
-            }, "tsmigrate-connect-" + side);
-            t.setDaemon(true);
-            t.start();
+            }).start();
             return f;
         });
     }
@@ -59,16 +57,7 @@ public final class Pg {
     /** A connection with the session settings; close() gives it back for reuse (see {@link Pool}). */
     public static Connection connect(String side, ConnInfo ci) {
         java.util.concurrent.CompletableFuture<Connection> early = PREWARMED.remove(key(ci));
-        if (early != null) {
-            try {
-                return early.join();
-            } catch (java.util.concurrent.CompletionException e) {
-                if (e.getCause() instanceof RuntimeException r) throw r;
-                if (e.getCause() instanceof Error err) throw err;
-                throw e;
-            }
-        }
-        return open(side, ci);
+        return early != null ? tsmigrate.run.Background.join(early) : open(side, ci);
     }
 
     /**

@@ -64,7 +64,7 @@ public final class ServerProgress implements AutoCloseable {
         this.target = target;
         this.sql = sql;
         this.param = param;
-        this.timer = tsmigrate.run.Timers.daemon("progress-" + step);
+        this.timer = tsmigrate.run.Background.timer("progress-" + step);
         timer.scheduleAtFixedRate(this::report, periodSeconds, periodSeconds, TimeUnit.SECONDS);
     }
 

@@ -40,12 +40,7 @@ public final class PgTool {
 
     /** The tool found by {@link #locateAsync}, or the same failure {@link #locate} would have thrown. */
     public static PgTool await(java.util.concurrent.CompletableFuture<PgTool> lookup) {
-        try {
-            return lookup.join();
-        } catch (java.util.concurrent.CompletionException e) {
-            if (e.getCause() instanceof RuntimeException r) throw r;
-            throw e;
-        }
+        return tsmigrate.run.Background.join(lookup);
     }
 
     /** Finds the tool (a path, or a name looked up on PATH) and reads its major version. */
