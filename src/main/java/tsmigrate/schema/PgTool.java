@@ -137,6 +137,12 @@ public final class PgTool {
                     throw new tsmigrate.run.Migration.Interrupted();
                 }
             }
+            // Ctrl-C at a terminal reaches the tool as well as the JVM, and the tool may exit before the JVM has
+            // marked the stop: a failure is a failure only if no stop request follows it within a moment.
+            for (int i = 0; p.exitValue() != 0 && i < 20; i++) {
+                if (stopRequested.getAsBoolean()) throw new tsmigrate.run.Migration.Interrupted();
+                Thread.sleep(50);
+            }
             return new Result(p.exitValue(), Files.readString(errFile, StandardCharsets.UTF_8));
         } finally {
             Files.deleteIfExists(errFile);
