@@ -179,7 +179,7 @@ public class CopyStep {
         c.setAutoCommit(false);
         try {
             Pg.exec(c, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-            if (run.snapshotId != null) joinSnapshot(run, c);
+            if (run.snapshotId != null) run.joinSnapshot(c);
             chunk.sourceFingerprint = null;
             long rows = read.run();
             c.commit();
@@ -213,18 +213,6 @@ public class CopyStep {
         tsmigrate.verify.Fingerprint fp = tsmigrate.verify.Fingerprint.copyOut(c, chunk.copyOutSql(fmt), fmt, out);
         chunk.sourceFingerprint = fp.toString();
         return fp.rows();
-    }
-
-    private static void joinSnapshot(MigrationRun run, Connection c) throws SQLException {
-        try {
-            Pg.exec(c, "SET TRANSACTION SNAPSHOT " + Pg.literal(run.snapshotId));
-        } catch (SQLException e) {
-            // The snapshot died with its holder (e.g. the source restarted): go on without it.
-            if (!"22023".equals(e.getSQLState())) throw e;
-            run.warn("the source snapshot " + run.snapshotId + " is gone; later chunks are read without it");
-            run.snapshotId = null;
-            throw new java.sql.SQLTransientException("snapshot lost, retry without it", "08000", e);
-        }
     }
 
     public void load(MigrationRun run, Chunk chunk) throws Exception {

@@ -34,6 +34,8 @@ public final class Progress implements AutoCloseable {
     final AtomicLong chunksDone = new AtomicLong();
     private final ScheduledExecutorService timer;
     private volatile Runnable onTick = () -> { };
+    /** What is counted done out of the total: chunks (with their rows), or whole things that have no rows. */
+    private volatile String unit = "chunks";
     /** Per table: {bytes, chunks done, chunks total, chunks in flight}, for the terminal's per-table bars. */
     private final java.util.Map<String, long[]> tables = new java.util.concurrent.ConcurrentSkipListMap<>();
     /** On a terminal: bars redrawn in place instead of a log line per period. */
@@ -53,6 +55,12 @@ public final class Progress implements AutoCloseable {
     /** Also run at every period (e.g. rewrite status.json). */
     public Progress onTick(Runnable r) {
         this.onTick = r;
+        return this;
+    }
+
+    /** Counts whole things of this name (e.g. "large objects") instead of chunks and their rows. */
+    public Progress unit(String name) {
+        this.unit = name;
         return this;
     }
 
@@ -154,9 +162,13 @@ public final class Progress implements AutoCloseable {
         if (totalBytes > 0 && rate > 0 && b < totalBytes) {
             eta = ", ETA " + (exactTotal ? "" : "~") + Durations.format((long) ((totalBytes - b) / rate * 1000));
         }
+        String of = totalBytes > 0 ? " of " + (exactTotal ? "" : "~") + Durations.bytes(totalBytes) : "";
+        if (!unit.equals("chunks")) {
+            return String.format("%s: %d/%d %s, %s%s, %s/s%s", step, chunksDone.get(), totalChunks, unit, Durations.bytes(b), of,
+                    Durations.bytes((long) rate), eta);
+        }
         return String.format("%s: %d/%d chunks, %,d rows, %s%s, %s/s, %,.0f rows/s%s", step, chunksDone.get(), totalChunks,
-                rows.get(), Durations.bytes(b), totalBytes > 0 ? " of " + (exactTotal ? "" : "~") + Durations.bytes(totalBytes) : "",
-                Durations.bytes((long) rate), rows.get() * 1000.0 / ms, eta);
+                rows.get(), Durations.bytes(b), of, Durations.bytes((long) rate), rows.get() * 1000.0 / ms, eta);
     }
 
     private void report() {

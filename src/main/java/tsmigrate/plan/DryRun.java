@@ -29,6 +29,8 @@ public final class DryRun {
         long bytes = 0;
         long largestChunk = 0;
         String target;
+        long largeObjects;
+        long largeObjectBytes;
         try (Connection src = Pg.connect("source", cfg.source); Connection tgt = Pg.connect("target", cfg.target)) {
             Planner.validateInterval(tgt, cfg.chunkInterval);
             Planner p = new Planner();
@@ -40,6 +42,8 @@ public final class DryRun {
                 bytes += t.bytes;
                 if (n > 0) largestChunk = Math.max(largestChunk, t.bytes / n);
             }
+            largeObjects = tsmigrate.largeobjects.LargeObjects.count(src);
+            largeObjectBytes = largeObjects == 0 ? 0 : tsmigrate.largeobjects.LargeObjects.estimatedBytes(src);
             target = run.state.exists(tgt) ? "holds the state of this migration: migrate would resume it"
                     : "has no state of this migration: migrate would start it (and refuse if its tables hold rows)";
         }
@@ -49,6 +53,10 @@ public final class DryRun {
         List<String> steps = new ArrayList<>();
         for (String s : JobConfig.ALL_STEPS) if (cfg.runs(s)) steps.add(s);
         sb.append("\nSteps: ").append(String.join(" -> ", steps)).append('\n');
+        if (largeObjects > 0) {
+            sb.append("Large objects: ").append(String.format("%,d", largeObjects)).append(" (~").append(Durations.bytes(largeObjectBytes))
+                    .append("), copied after the tables' data (step large-objects)\n");
+        }
         sb.append("Target: ").append(target).append('\n');
         sb.append("Work dir: ").append(run.workDir.root());
         if (cfg.stream) sb.append(" (no chunk files: --stream)\n");

@@ -48,6 +48,7 @@ public class Preflight {
             if (run.runs("pre-data") || run.runs("post-data")) checkTools(run); // no pg_dump needed otherwise
             Planner.validateInterval(tgt, run.cfg.chunkInterval);
             Planner.validateSelection(src, run);
+            if (run.runs("data")) tsmigrate.largeobjects.LargeObjects.checkReadable(src);
             if (run.runs("hypertables")) tsmigrate.timescale.TimescaleSteps.validateConfig(src, tgt, run.cfg);
             if (run.runs("preflight")) {
                 for (String w : tsmigrate.timescale.TimescaleSteps.preflightWarnings(src, tgt)) run.warn("preflight: " + w);

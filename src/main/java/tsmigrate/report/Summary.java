@@ -48,7 +48,8 @@ public final class Summary {
         sb.append("\nMigration summary: ").append(run.cfg.source.masked()).append(" -> ").append(run.cfg.target.masked()).append('\n');
         table(sb, rows, true);
         sb.append("\nSteps:\n");
-        run.stepTimes().forEach((step, t) -> sb.append(String.format("  %-10s %10s  %s%n", step,
+        int width = run.stepTimes().keySet().stream().mapToInt(String::length).max().orElse(1);
+        run.stepTimes().forEach((step, t) -> sb.append(String.format("  %-" + width + "s %9s  %s%n", step,
                 t[1] == 0 ? "-" : Durations.format(t[1] - t[0]), run.stepCounts().getOrDefault(step, ""))));
         long afterGc = HeapWatch.maxAfterGcBytes();
         sb.append(String.format("%nJVM peak heap: %d MiB (max %d MiB); live after full GC, peak: %s%n", peakHeapBytes() / (1024 * 1024),

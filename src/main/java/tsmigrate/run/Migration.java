@@ -70,6 +70,7 @@ public final class Migration {
         main.bind("planner", new Planner());
         main.bind("copy", copy);
         main.bind("sequences", new SequenceSync());
+        main.bind("largeObjects", new tsmigrate.largeobjects.LargeObjects());
         main.bind("analyze", new Analyze());
         main.bind("verifier", verifier);
         main.bind("catchUp", new tsmigrate.plan.CatchUp());

@@ -97,6 +97,21 @@ public final class MigrationRun {
         }
     }
 
+    /**
+     * Makes c's transaction (repeatable read, not yet used) see the exported snapshot. When the snapshot died with
+     * its holder (e.g. the source restarted), forgets it and throws a transient error: a retry reads without it.
+     */
+    public void joinSnapshot(Connection c) throws java.sql.SQLException {
+        try {
+            tsmigrate.db.Pg.exec(c, "SET TRANSACTION SNAPSHOT " + tsmigrate.db.Pg.literal(snapshotId));
+        } catch (java.sql.SQLException e) {
+            if (!"22023".equals(e.getSQLState())) throw e;
+            warn("the source snapshot " + snapshotId + " is gone; later reads are made without it");
+            snapshotId = null;
+            throw new java.sql.SQLTransientException("snapshot lost, retry without it", "08000", e);
+        }
+    }
+
     public List<TableInfo> getTables() {
         return tables;
     }

@@ -98,6 +98,16 @@ public final class StateStore implements AutoCloseable {
                 PRIMARY KEY (migration, table_no, chunk_no),
                 FOREIGN KEY (migration, table_no) REFERENCES tsmigrate.source_table ON DELETE CASCADE
             );
+            CREATE TABLE IF NOT EXISTS tsmigrate.large_object (
+                migration text NOT NULL REFERENCES tsmigrate.migration ON DELETE CASCADE,
+                lo_oid oid NOT NULL,
+                bytes bigint NOT NULL,
+                state text NOT NULL DEFAULT 'loaded',
+                source_fingerprint text NOT NULL,
+                target_fingerprint text,
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (migration, lo_oid)
+            );
             """;
 
     private final ConnInfo target;
@@ -234,12 +244,24 @@ public final class StateStore implements AutoCloseable {
      * Returns false when the step was already done (by this run earlier, or by another instance).
      */
     public boolean once(String step, StepBody body) throws Exception {
+        return locked(step, true, body);
+    }
+
+    /**
+     * Runs body under the step's advisory lock (one instance at a time) even when the step is done already: for
+     * steps that keep finer state of their own and skip what they did before (large objects).
+     */
+    public void exclusive(String step, StepBody body) throws Exception {
+        locked(step, false, body);
+    }
+
+    private boolean locked(String step, boolean skipWhenDone, StepBody body) throws Exception {
         try (Connection c = connect()) {
             String lock = "SELECT pg_advisory_lock(hashtext(" + Pg.literal(migrationId + "/" + step) + "))";
             Pg.exec(c, lock);
             try {
                 String status = stepStatus(c, step);
-                if ("done".equals(status)) return false;
+                if (skipWhenDone && "done".equals(status)) return false;
                 stepRunning(c, step);
                 try {
                     String counts = body.run("running".equals(status) || "failed".equals(status));
@@ -263,6 +285,66 @@ public final class StateStore implements AutoCloseable {
     @FunctionalInterface
     public interface StepBody {
         String run(boolean redo) throws Exception;
+    }
+
+    // ---- large objects ----
+
+    /** Of oids, those whose contents an earlier run already copied. */
+    public java.util.Set<Long> largeObjectsCopied(Connection c, List<Long> oids) throws SQLException {
+        java.util.Set<Long> done = new java.util.HashSet<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT lo_oid::bigint FROM tsmigrate.large_object"
+                + " WHERE migration = ? AND lo_oid = ANY (CAST(? AS bigint[])::oid[])")) {
+            ps.setString(1, migrationId);
+            ps.setArray(2, c.createArrayOf("bigint", oids.toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) done.add(rs.getLong(1));
+            }
+        }
+        return done;
+    }
+
+    /** In the transaction that wrote the contents: they are there, with the source's fingerprint. */
+    public void largeObjectCopied(Connection tx, long oid, long bytes, String sourceFingerprint) throws SQLException {
+        try (PreparedStatement ps = tx.prepareStatement("INSERT INTO tsmigrate.large_object (migration, lo_oid, bytes, source_fingerprint)"
+                + " VALUES (?, CAST(? AS bigint)::oid, ?, ?) ON CONFLICT (migration, lo_oid) DO UPDATE SET bytes = EXCLUDED.bytes,"
+                + " state = 'loaded', source_fingerprint = EXCLUDED.source_fingerprint, target_fingerprint = NULL, updated_at = now()")) {
+            ps.setString(1, migrationId);
+            ps.setLong(2, oid);
+            ps.setLong(3, bytes);
+            ps.setString(4, sourceFingerprint);
+            ps.executeUpdate();
+        }
+    }
+
+    /** A copied large object: its oid, state and source fingerprint. */
+    public record LargeObjectRow(long oid, String state, String sourceFingerprint) {
+    }
+
+    /** Up to limit copied large objects after oid {@code after}, in oid order; unless {@code all}, only those not verified. */
+    public List<LargeObjectRow> largeObjects(Connection c, long after, int limit, boolean all) throws SQLException {
+        List<LargeObjectRow> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT lo_oid::bigint, state, source_fingerprint FROM tsmigrate.large_object"
+                + " WHERE migration = ? AND lo_oid::bigint > ?" + (all ? "" : " AND state <> 'verified'") + " ORDER BY lo_oid LIMIT ?")) {
+            ps.setString(1, migrationId);
+            ps.setLong(2, after);
+            ps.setInt(3, limit);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) out.add(new LargeObjectRow(rs.getLong(1), rs.getString(2), rs.getString(3)));
+            }
+        }
+        return out;
+    }
+
+    public void largeObjectVerified(Connection c, long oid, String sourceFingerprint, String targetFingerprint, boolean ok) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.large_object SET state = ?, source_fingerprint = ?,"
+                + " target_fingerprint = ?, updated_at = now() WHERE migration = ? AND lo_oid = CAST(? AS bigint)::oid")) {
+            ps.setString(1, ok ? "verified" : "mismatch");
+            ps.setString(2, sourceFingerprint);
+            ps.setString(3, targetFingerprint);
+            ps.setString(4, migrationId);
+            ps.setLong(5, oid);
+            ps.executeUpdate();
+        }
     }
 
     // ---- plan ----

@@ -23,6 +23,7 @@ public class Verifier {
     private volatile int checked;
     private final boolean fresh;
     private volatile tsmigrate.copy.Progress progress;
+    private volatile long largeObjectsNotCopied;
 
     public Verifier() {
         this(false);
@@ -124,23 +125,38 @@ public class Verifier {
         if (p != null) p.close();
     }
 
-    public void end(MigrationRun run) {
+    /** Large objects the source has that no run has copied yet (the verify verb only). */
+    public long largeObjectsNotCopied() {
+        return largeObjectsNotCopied;
+    }
+
+    public void end(MigrationRun run) throws SQLException {
         tsmigrate.copy.Progress p = progress; // its totals go into the step's counts
         close();
+        // large objects: compared one by one, after the chunks (see LargeObjects)
+        tsmigrate.largeobjects.LargeObjects.Verified lo = run.cfg.verify || fresh ? tsmigrate.largeobjects.LargeObjects.verify(run, fresh) : null;
+        List<String> loMismatches = lo == null ? List.of() : lo.mismatches();
+        if (lo != null) largeObjectsNotCopied = lo.notCopied();
         long verified = run.getChunks().stream().filter(ch -> ch.state.equals("verified")).count();
         run.counts("verify", checked + " chunk(s) checked now, " + verified + " of " + run.getChunks().size() + " verified"
-                + (mismatches.isEmpty() ? "" : ", " + mismatches.size() + " MISMATCH") + (p == null ? "" : "; read back " + p.totals()));
-        if (mismatches.isEmpty()) {
+                + (mismatches.isEmpty() ? "" : ", " + mismatches.size() + " MISMATCH") + (p == null ? "" : "; read back " + p.totals())
+                + (lo == null || lo.verified() + loMismatches.size() == 0 ? ""
+                        : "; " + lo.verified() + " large object(s) verified" + (loMismatches.isEmpty() ? "" : ", " + loMismatches.size() + " MISMATCH")));
+        if (mismatches.isEmpty() && loMismatches.isEmpty()) {
             try (Connection c = run.state.connect()) {
                 run.state.stepDone(c, "verify", run.stepCounts().get("verify"));
             } catch (SQLException e) {
                 run.warn("cannot record the verify step: " + e.getMessage());
             }
+            return;
         }
-        if (!mismatches.isEmpty()) {
-            List<String> shown = mismatches.subList(0, Math.min(20, mismatches.size()));
-            throw new StepFailure("verification found " + mismatches.size() + " chunk(s) that differ:\n  " + String.join("\n  ", shown)
-                    + (mismatches.size() > 20 ? "\n  ..." : ""));
-        }
+        List<String> what = new ArrayList<>();
+        if (!mismatches.isEmpty()) what.add(mismatches.size() + " chunk(s)");
+        if (!loMismatches.isEmpty()) what.add(loMismatches.size() + " large object(s)");
+        List<String> all = new ArrayList<>(mismatches);
+        all.addAll(loMismatches);
+        List<String> shown = all.subList(0, Math.min(20, all.size()));
+        throw new StepFailure("verification found " + String.join(" and ", what) + " that differ:\n  " + String.join("\n  ", shown)
+                + (all.size() > 20 ? "\n  ..." : ""));
     }
 }

@@ -53,8 +53,11 @@ public final class VerifyAll {
             System.out.println("verify: " + e.getMessage());
             return false;
         }
+        long objectsNotCopied = v.largeObjectsNotCopied();
         System.out.println("verify: " + run.stepCounts().get("verify") + (notCopied > 0 ? "; " + notCopied + " chunk(s) not copied yet" : "")
-                + ". Source and target are equal in every copied chunk.");
-        return notCopied == 0;
+                + (objectsNotCopied > 0 ? "; " + objectsNotCopied + " large object(s) not copied yet" : "")
+                + ". Source and target are equal in every copied chunk" + (objectsNotCopied > 0 || run.stepCounts().get("verify").contains("large object")
+                        ? " and large object." : "."));
+        return notCopied == 0 && objectsNotCopied == 0;
     }
 }
