@@ -55,7 +55,8 @@ public class Verifier {
 
     private boolean due(MigrationRun run, Chunk ch) {
         if (!run.cfg.verify && !fresh) return false;
-        return ch.state.equals("loaded") || (fresh && (ch.state.equals("verified") || ch.state.equals("mismatch")));
+        // a mismatch found by an earlier run is checked again: the run fails until the chunk is right
+        return ch.state.equals("loaded") || ch.state.equals("mismatch") || (fresh && ch.state.equals("verified"));
     }
 
     public void chunk(MigrationRun run, Chunk ch) throws SQLException {
