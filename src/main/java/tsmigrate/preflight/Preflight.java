@@ -56,6 +56,9 @@ public class Preflight {
             boolean known = run.state.exists(tgt);
             if (known && run.cfg.restart) {
                 confirmRestart(run);
+                // before forgetting: a refusal must leave the progress there, to resume
+                if (run.runs("preflight")) checkTargetEmpty(run, tgt);
+                if (run.runs("pre-data")) checkNoEarlierSchema(run, tgt);
                 run.state.forget(tgt);
                 known = false;
             }
@@ -118,6 +121,20 @@ public class Preflight {
         }
         throw new UserError("--restart throws away this migration's saved progress and was not confirmed.",
                 "Answer yes at the prompt, or add --yes. The target must then be empty again (e.g. a new database).");
+    }
+
+    /**
+     * --restart starts over with pre-data, which would fail on the tables the earlier attempt created (and with
+     * --clean could not drop tables that foreign keys of its post-data point at): they must be gone first.
+     */
+    private static void checkNoEarlierSchema(MigrationRun run, Connection tgt) throws SQLException {
+        List<String> tables = Pg.userRelations(tgt, 'r');
+        tables.addAll(Pg.userRelations(tgt, 'p'));
+        if (tables.isEmpty()) return;
+        throw new Refusal("--restart starts over from the schema, but the target " + run.cfg.target.masked() + " still holds "
+                + tables.size() + " table(s) of the earlier attempt, e.g. " + String.join(", ", tables.subList(0, Math.min(5, tables.size())))
+                + ". Nothing was changed.", "Drop the target database and create it again (or migrate into a new one), then run"
+                + " migrate without --restart: a new database holds no saved progress.");
     }
 
     /** Refuses a target whose user tables hold rows: migrating into it could mix or duplicate data. */

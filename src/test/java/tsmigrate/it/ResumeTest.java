@@ -90,8 +90,18 @@ class ResumeTest {
         assertEquals(TsMigrate.USAGE, r.exit(), r.all());
         assertTrue(r.err().contains("was not confirmed") && r.err().contains("--yes"), r.err());
         Cli.Result yes = Cli.run(verb("migrate", args(dbs, "--restart", "--yes")));
-        assertEquals(TsMigrate.REFUSED, yes.exit(), "progress forgotten, but the target still holds rows:\n" + yes.all());
-        assertTrue(yes.err().contains("is not empty"), yes.err());
+        assertEquals(TsMigrate.REFUSED, yes.exit(), "the target still holds rows:\n" + yes.all());
+        assertTrue(yes.err().contains("is not empty") && yes.err().contains("Nothing was changed"), yes.err());
+        // and nothing was: the saved progress is still there
+        Cli.Result status = Cli.run(verb("status", args(dbs)));
+        assertEquals(0, status.exit(), status.all());
+        assertEquals(0, Cli.run(verb("migrate", args(dbs))).exit(), "the migration still resumes");
+        // emptied tables are not enough: pre-data would fail on them once the progress was forgotten
+        Clusters.runSql(Clusters.target(), dbs[1], "TRUNCATE m, d");
+        Cli.Result emptied = Cli.run(verb("migrate", args(dbs, "--restart", "--yes")));
+        assertEquals(TsMigrate.REFUSED, emptied.exit(), emptied.all());
+        assertTrue(emptied.err().contains("still holds 2 table(s) of the earlier attempt"), emptied.err());
+        assertEquals(0, Cli.run(verb("status", args(dbs))).exit(), "the progress is still there");
     }
 
     @Test
