@@ -183,16 +183,18 @@ public class CopyStep {
             chunk.sourceFingerprint = null;
             long rows = read.run();
             c.commit();
+            c.setAutoCommit(true);
             return rows;
         } catch (Exception e) {
             try {
                 c.rollback();
-            } catch (SQLException ignored) {
-                // the connection is dropped by the caller
+                c.setAutoCommit(true);
+            } catch (SQLException | RuntimeException broken) {
+                // A COPY cut short (e.g. by a full disk) can leave the driver's protocol state broken, and then even
+                // unchecked exceptions come out of it: the connection is not used again, and e is what went wrong.
+                Pg.closeQuietly(c);
             }
             throw e;
-        } finally {
-            if (!c.isClosed()) c.setAutoCommit(true);
         }
     }
 

@@ -91,7 +91,7 @@ final class Pool {
                 real.setNetworkTimeout(Runnable::run, prior);
             }
             return true;
-        } catch (SQLException e) {
+        } catch (SQLException | RuntimeException e) { // a broken driver state can throw unchecked exceptions too
             return false;
         }
     }
@@ -109,7 +109,7 @@ final class Pool {
                     }
                 }
             }
-        } catch (SQLException e) {
+        } catch (SQLException | RuntimeException e) {
             // not reusable: closed below
         }
         Pg.closeQuietly(real);

@@ -705,7 +705,11 @@ public final class Report {
         drawn.sort(Comparator.comparingLong(ch -> ch.exportStartMs > 0 ? ch.exportStartMs : ch.loadStartMs));
         int unfinished = 0;
         for (Chunk ch : drawn) {
-            int y = laneTop + laneOf.get(ch.worker) * LANE + (LANE - BAR) / 2;
+            // A failed run's report is written while its other workers wind down: a chunk may have got its worker
+            // after the lanes were counted. It is left out rather than failing the report.
+            Integer lane = laneOf.get(ch.worker);
+            if (lane == null) continue;
+            int y = laneTop + lane * LANE + (LANE - BAR) / 2;
             String tip = chunkTip(ch);
             if (ch.exportStartMs > 0) {
                 if (finished(ch.exportStartMs, ch.exportEndMs)) bar(sb, "ex", ch.exportStartMs, ch.exportEndMs, t0, span, plotW, y, "export: " + tip);

@@ -86,6 +86,34 @@ class FaultsTest {
         }
     }
 
+    /**
+     * A full disk mid-COPY could leave the source connection's protocol state broken; restoring autocommit on it
+     * then threw NoSuchElementException, which hid the cause: "step data failed: null" (1 run in 6 by hand; QA saw
+     * 2 in 8). A race, so this only catches it sometimes: it passed once before the fix.
+     */
+    @Test
+    void aFullWorkDirIsNamedEveryTime() throws Exception {
+        Path mnt = work.resolve("tiny-disk");
+        Files.createDirectories(mnt);
+        assumeTrue(sh("mount -t tmpfs -o size=1m,mode=0700 tmpfs " + mnt) == 0, "needs root to mount a small tmpfs");
+        try {
+            String[] dbs = Clusters.newPair("fulldisk2");
+            Clusters.runSql(Clusters.source(), dbs[0], "CREATE TABLE m (t timestamptz NOT NULL, v int, s text); CREATE INDEX ON m (t);"
+                    + " INSERT INTO m SELECT '2026-01-01'::timestamptz + g * interval '10 second', g, md5(g::text) FROM generate_series(1, 60000) g;");
+            for (int i = 0; i < 6; i++) {
+                Clusters.runSql(Clusters.target(), dbs[1], "DROP TABLE IF EXISTS m; DROP SCHEMA IF EXISTS tsmigrate CASCADE");
+                Cli.Result r = Cli.run("migrate", "--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
+                        "--work-dir", mnt.resolve("wd" + i).toString(), "--workers", "4", "--chunk-interval", "2 days", "--format", "csv");
+                assertEquals(TsMigrate.FAILED, r.exit(), r.all());
+                // what the user reads: the full disk (workers stopped afterwards may log other errors of their own)
+                assertTrue(r.err().contains("error: The work dir ") && r.err().contains("is full"), "attempt " + (i + 1) + ":\n" + r.all());
+                sh("rm -rf " + mnt.resolve("wd" + i));
+            }
+        } finally {
+            sh("umount " + mnt);
+        }
+    }
+
     private static int sh(String cmd) throws Exception {
         Process p = new ProcessBuilder("sh", "-c", cmd + " 2>/dev/null").start();
         return p.waitFor(30, TimeUnit.SECONDS) ? p.exitValue() : -1;
