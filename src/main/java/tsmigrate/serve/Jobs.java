@@ -32,7 +32,12 @@ public class Jobs {
         this.defaults = defaults;
     }
 
-    public void run(String file, String name) throws Exception {
+    /**
+     * Runs the job; returns where its file goes next, relative to the inbox: {@code done/<name>}, or back into the
+     * inbox ({@code <name>}) when serve was asked to stop meanwhile (the migration stopped resumably, and runs on
+     * when serve starts again). A failure throws, and the file goes to failed/.
+     */
+    public String run(String file, String name) throws Exception {
         String job = name.replaceFirst("\\.ya?ml$", "");
         LOG.info("job {}: started ({})", job, file);
         try {
@@ -54,7 +59,14 @@ public class Jobs {
             }
             Path summary = run.path("summary.txt");
             if (Files.exists(summary)) Files.copy(summary, done.resolve(job + ".summary.txt"), StandardCopyOption.REPLACE_EXISTING);
+            // an earlier failure of this job is over: its file and reason in failed/ would only mislead
+            Files.deleteIfExists(inbox.resolve("failed").resolve(job + ".error.txt"));
+            Files.deleteIfExists(inbox.resolve("failed").resolve(name));
             LOG.info("job {}: done", job);
+            return "done/" + name;
+        } catch (Migration.Interrupted stopped) {
+            LOG.warn("job {}: stopped with serve; back in the inbox, it resumes when serve starts again", job);
+            return name;
         } catch (Exception e) {
             Throwable cause = e instanceof Migration.MigrationFailed mf ? mf.getCause() : e;
             String step = e instanceof Migration.MigrationFailed mf ? mf.step : null;
@@ -85,5 +97,24 @@ public class Jobs {
     static void ensureDirs(Path inbox) throws IOException {
         WorkDir.mkdirs(inbox);
         for (String d : new String[] {".processing", "done", "failed"}) Files.createDirectories(inbox.resolve(d));
+    }
+
+    /**
+     * Jobs left in .processing/ were running when a serve process died (SIGKILL, a crash): back into the inbox, to
+     * run again (their migrations resume). One serve per inbox: another one's running jobs would be taken too.
+     */
+    static void requeueInterrupted(Path inbox) throws IOException {
+        try (var left = Files.list(inbox.resolve(".processing"))) {
+            for (Path job : left.filter(p -> p.getFileName().toString().matches(".*\\.ya?ml")).toList()) {
+                Path back = inbox.resolve(job.getFileName());
+                if (Files.exists(back)) {
+                    LOG.warn("job {} was running when serve last stopped, but the inbox has a new file of that name: it stays in .processing/",
+                            job.getFileName());
+                    continue;
+                }
+                Files.move(job, back);
+                LOG.warn("job {} was running when serve last stopped: back in the inbox, it resumes", job.getFileName());
+            }
+        }
     }
 }

@@ -27,6 +27,7 @@ public final class Server {
     public static Main configure(Path inbox, int concurrentJobs, Path defaults, Path routesDir, int port) throws Exception {
         if (concurrentJobs < 1) throw new UserError("concurrentJobs must be at least 1.", "Pass --concurrent-jobs N with N >= 1.");
         Jobs.ensureDirs(inbox);
+        Jobs.requeueInterrupted(inbox);
         if (defaults != null && !Files.isReadable(defaults)) {
             throw new UserError("Cannot read the configuration " + defaults + ".", "Pass --config with a readable application.yaml.");
         }

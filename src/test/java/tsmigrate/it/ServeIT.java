@@ -33,6 +33,64 @@ class ServeIT {
         assertTrue(Files.exists(p), "expected " + p);
     }
 
+    private static Process serve(Path inbox, Path log, String... more) throws java.io.IOException {
+        String jar = System.getProperty("tsmigrate.jar", "target/tsmigrate.jar");
+        List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar,
+                "serve", "--inbox", inbox.toString()));
+        cmd.addAll(List.of(more));
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    }
+
+    /**
+     * A job in flight when serve stops runs again when serve starts: stopped (SIGTERM), its file goes back into the
+     * inbox, not to failed/; killed (SIGKILL), it is left in .processing/, and the next serve puts it back.
+     */
+    @Test
+    void aJobInFlightWhenServeStopsOrDiesRunsAgain() throws Exception {
+        String[] dbs = Clusters.newPair("serve_stop");
+        Clusters.runSql(Clusters.source(), dbs[0], """
+                CREATE TABLE m (time timestamptz NOT NULL, v int);
+                INSERT INTO m SELECT timestamptz '2025-01-01' + i * interval '1 hour', i FROM generate_series(0, 24 * 12 - 1) i;
+                CREATE INDEX ON m (time);
+                """);
+        Path inbox = work.resolve("inbox");
+        Path wd = work.resolve("wd");
+        String job = "source: " + Clusters.source().uri(dbs[0]) + "\ntarget: " + Clusters.target().uri(dbs[1])
+                + "\nworkDir: " + wd + "\nchunkInterval: 1 day\nworkers: 2\n";
+        assertEquals(0, Cli.run("migrate", "--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
+                "--work-dir", wd.toString(), "--steps", "preflight,pre-data").exit());
+        SlowLoads.slowDown(dbs[1]); // 12 chunks of a second each, 2 at a time
+        Path log = work.resolve("serve.log");
+
+        Process first = serve(inbox, log);
+        waitFor(inbox.resolve("done"));
+        Files.writeString(inbox.resolve("j.yaml"), job);
+        SlowLoads.awaitClaim(dbs[1], first::isAlive, () -> "serve exited " + first.exitValue());
+        first.destroy(); // SIGTERM
+        assertTrue(first.waitFor(60, TimeUnit.SECONDS));
+        assertTrue(Files.exists(inbox.resolve("j.yaml")), "back in the inbox:\n" + Files.readString(log));
+        assertFalse(Files.exists(inbox.resolve("failed/j.yaml")) || Files.exists(inbox.resolve("failed/j.error.txt")));
+
+        Process second = serve(inbox, log);
+        waitFor(inbox.resolve(".processing/j.yaml"));
+        SlowLoads.awaitClaim(dbs[1], second::isAlive, () -> "serve exited " + second.exitValue());
+        second.destroyForcibly(); // SIGKILL
+        assertTrue(second.waitFor(60, TimeUnit.SECONDS));
+        assertTrue(Files.exists(inbox.resolve(".processing/j.yaml")));
+
+        Process third = serve(inbox, log);
+        try {
+            waitFor(inbox.resolve("done/j.yaml"));
+            try (Connection s = Clusters.source().connect(dbs[0]); Connection t = Clusters.target().connect(dbs[1])) {
+                assertEquals(DbCompare.allRows(s), DbCompare.allRows(t));
+            }
+            assertTrue(Files.readString(log).contains("job j.yaml was running when serve last stopped"), Files.readString(log));
+        } finally {
+            third.destroy();
+            third.waitFor(30, TimeUnit.SECONDS);
+        }
+    }
+
     @Test
     void inboxRunsJobsToDoneAndFailed() throws Exception {
         String[] dbs = Clusters.newPair("serve");
@@ -46,11 +104,8 @@ class ServeIT {
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
-        String jar = System.getProperty("tsmigrate.jar", "target/tsmigrate.jar");
         Path log = work.resolve("serve.log");
-        Process serve = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar,
-                "serve", "--inbox", inbox.toString(), "--port", String.valueOf(port), "--concurrent-jobs", "2")
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process serve = serve(inbox, log, "--port", String.valueOf(port), "--concurrent-jobs", "2");
         try {
             waitFor(inbox.resolve("done"));
             String good = "source: " + Clusters.source().uri(dbs[0]) + "\ntarget: " + Clusters.target().uri(dbs[1])
