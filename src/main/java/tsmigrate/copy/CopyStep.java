@@ -80,9 +80,11 @@ public class CopyStep {
      * still hold chunks, waits for them: their chunks come back to the pool if they die.
      */
     public Chunk claimNext(MigrationRun run) throws SQLException, InterruptedException {
+        int failures = 0; // in a row
         while (!run.stopping) {
-            Connection c = target(run);
+            long pauseMs = 1000;
             try {
+                Connection c = target(run); // in the try: a reconnect to a restarting server is refused for a while
                 // chunks that failed in this run are not claimed again by it (onChunkError: continue)
                 StateStore.Claim claim = run.state.claim(c, run.cfg.leaseSeconds + " seconds", run.state.deadInstancesOnThisHost(c),
                         run.failedChunks);
@@ -110,12 +112,16 @@ public class CopyStep {
                 // Nothing left, or the rest is in flight in this instance's other workers, which finish it:
                 // waiting here would only delay the step's end. Only other instances' chunks are worth waiting for.
                 if (left[0] == 0 || left[1] == 0) return null;
-            } catch (SQLException e) {
+                failures = 0;
+            } catch (SQLException | Pg.CannotConnect e) {
                 dropConnection(targetConns);
-                if (!Faults.isTransient(e)) throw e;
-                LOG.warn("cannot reach the state store on the target ({}); retrying", Faults.firstLine(e));
+                // as export and load: retried with backoff, a bounded number of times (a server gone for good ends the run)
+                if (!Faults.isTransient(e) || ++failures > run.cfg.retries) throw e;
+                pauseMs = RetryTransient.delayMs(run.cfg, failures);
+                LOG.warn("cannot reach the state store on the target ({}); retrying in {} ({} of {})", Faults.firstLine(e),
+                        tsmigrate.run.Durations.format(pauseMs), failures, run.cfg.retries);
             }
-            Thread.sleep(1000);
+            Thread.sleep(pauseMs);
         }
         return null;
     }
@@ -401,16 +407,21 @@ public class CopyStep {
         return connection(sourceConns, "source", run.cfg.source);
     }
 
-    private Connection target(MigrationRun run) {
+    private Connection target(MigrationRun run) throws SQLException {
         Connection c = targetConns.get(Thread.currentThread());
         Connection t = connection(targetConns, "target", run.cfg.target);
         if (t != c) {
-            // A chunk's rows and its 'loaded' mark commit together, so losing a commit in a target crash loses
-            // both, and the chunk is simply loaded again: no need to wait for the WAL flush.
+            // A worker goes by what its commits here said: the chunk's claim, its export mark, its rows with the
+            // 'loaded' mark. A commit the target acknowledged but lost in a crash (synchronous_commit off) leaves the
+            // worker, once the target is back, on a chunk the state no longer gives it (a sibling worker claims it
+            // too), or a chunk it believes loaded claimed and unloaded. So commits are flushed at least locally, even
+            // where the server's default is off.
             try {
-                Pg.exec(t, "SET synchronous_commit = off");
+                Pg.exec(t, "SELECT pg_catalog.set_config('synchronous_commit', 'local', false)"
+                        + " WHERE pg_catalog.current_setting('synchronous_commit') = 'off'");
             } catch (SQLException e) {
-                LOG.debug("synchronous_commit stays on: {}", e.getMessage());
+                dropConnection(targetConns);
+                throw e;
             }
         }
         return t;

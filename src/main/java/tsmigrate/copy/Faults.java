@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.sql.SQLException;
 import java.util.Set;
 
+import tsmigrate.db.Pg;
+
 /** Which failures are worth retrying: lost connections and servers restarting, not bad data or bad SQL. */
 public final class Faults {
     /** Connection exceptions (08), server shutting down or starting (57P0x), too many connections, snapshot gone. */
@@ -14,6 +16,10 @@ public final class Faults {
 
     public static boolean isTransient(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
+            // A connection that cannot be opened: preflight connected to both servers before any step asks here, so
+            // it is most likely a server restarting. Judged by its SQLSTATE: 08001 refused and 57P03 starting up are
+            // retried, a wrong password (28P01) is not.
+            if (t instanceof Pg.CannotConnect) continue;
             if (t instanceof tsmigrate.run.UserError) return false;
             if (t instanceof SQLException s) {
                 String state = s.getSQLState();

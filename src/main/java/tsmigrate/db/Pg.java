@@ -119,18 +119,29 @@ public final class Pg {
         Pool.closeIdle();
     }
 
+    /**
+     * A connection that could not be opened, in words. When a run's first connections fail, the URI or the server is
+     * wrong: the user's to fix (exit 2). Once the run has connected, the same failure is most often the server
+     * restarting; the data step then judges it by the driver's SQLSTATE, its cause (see Faults).
+     */
+    public static final class CannotConnect extends UserError {
+        CannotConnect(String message, String hint, SQLException cause) {
+            super(message, hint, cause);
+        }
+    }
+
     /** Turns a failed connection into words: what is wrong and what to do. */
-    static UserError explain(String side, ConnInfo ci, SQLException e) {
+    static CannotConnect explain(String side, ConnInfo ci, SQLException e) {
         String state = e.getSQLState() == null ? "" : e.getSQLState();
         String where = side + " " + ci.masked();
         return switch (state) {
-            case "28P01", "28000" -> new UserError("The " + where + " refused the login of user '" + ci.user() + "': " + firstLine(e),
+            case "28P01", "28000" -> new CannotConnect("The " + where + " refused the login of user '" + ci.user() + "': " + firstLine(e),
                     "Check the user name and password in the " + side + " URI (or its password reference).", e);
-            case "3D000" -> new UserError("The " + where + " has no database '" + ci.database() + "'.",
+            case "3D000" -> new CannotConnect("The " + where + " has no database '" + ci.database() + "'.",
                     "Create it first (CREATE DATABASE), or fix the database name at the end of the URI.", e);
-            case "08001", "08004", "08006" -> new UserError("Cannot reach the " + where + ": " + firstLine(e),
+            case "08001", "08004", "08006" -> new CannotConnect("Cannot reach the " + where + ": " + firstLine(e),
                     "Check host and port, that the server is running, and that it accepts connections from here.", e);
-            default -> new UserError("Cannot connect to the " + where + ": " + firstLine(e),
+            default -> new CannotConnect("Cannot connect to the " + where + ": " + firstLine(e),
                     "Check the URI and the server's log.", e);
         };
     }

@@ -139,6 +139,14 @@ public final class EmbeddedCluster implements AutoCloseable {
         awaitConnections();
     }
 
+    /**
+     * Immediate shutdown, as in a crash: backends are killed mid-statement and the last commits may be lost.
+     * {@link #restart()} starts it again on the same port (with crash recovery).
+     */
+    public synchronized void crash() throws IOException {
+        pgCtl("stop", "-m", "immediate");
+    }
+
     /** Fast shutdown; does nothing if the server is not running. */
     public synchronized void stop() throws IOException {
         // postgres removes its pid file on exit, so no pid file means nothing to stop.

@@ -1,0 +1,177 @@
+package tsmigrate.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import tsmigrate.cli.TsMigrate;
+import tsmigrate.db.Pg;
+import tsmigrate.embedded.EmbeddedCluster;
+
+/**
+ * A server that goes down for a few seconds in the middle of the data step (crashed: pg_ctl stop -m immediate)
+ * and comes back: the lost connections and the refused reconnects are retried, and the run completes with every
+ * row exactly once. One that stays down ends the run after its retries, in words. The server that goes down is
+ * one of this test's own, so the shared clusters of the other tests never do.
+ */
+class ServerDownTest {
+    @TempDir
+    Path work;
+
+    /** ~56 chunks of 6 hours. */
+    static final String SOURCE = """
+            CREATE TABLE m (time timestamptz NOT NULL, device int, v double precision, note text);
+            INSERT INTO m SELECT timestamptz '2025-01-01' + i * interval '1 minute', i % 10, i / 7.0, repeat('x', 40)
+            FROM generate_series(1, 20000) i;
+            CREATE INDEX ON m (time);
+            """;
+
+    /** Every load on the target takes at least 0.3 s, so the data step is still running when the server goes down. */
+    static final String SLOW_LOADS = """
+            CREATE SCHEMA test_hooks;
+            CREATE FUNCTION test_hooks.slow() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN PERFORM pg_sleep(0.3); RETURN NULL; END $$;
+            CREATE TRIGGER slow AFTER INSERT ON public.m FOR EACH STATEMENT EXECUTE FUNCTION test_hooks.slow();
+            """;
+
+    private static String[] args(EmbeddedCluster source, EmbeddedCluster target, String db, Path workDir, String... more) {
+        String[] base = {"migrate", "--source", source.uri(db), "--target", target.uri(db), "--work-dir", workDir.toString(),
+                "--workers", "2", "--chunk-interval", "6 hours"};
+        String[] all = java.util.Arrays.copyOf(base, base.length + more.length);
+        System.arraycopy(more, 0, all, base.length, more.length);
+        return all;
+    }
+
+    /** Chunks loaded so far; -1 while the target does not answer. */
+    private static long loaded(EmbeddedCluster target, String db) {
+        try (Connection c = target.connect(db)) {
+            return Long.parseLong(Pg.queryString(c, "SELECT count(*) FROM tsmigrate.chunk WHERE state IN ('loaded', 'verified')"));
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    /** The chunks not loaded, for a failure's message. */
+    private static String unloaded(EmbeddedCluster target, String db) {
+        try (Connection c = target.connect(db); var st = c.createStatement();
+             var rs = st.executeQuery("SELECT chunk_no, state, claimed_by, attempts, last_error FROM tsmigrate.chunk"
+                     + " WHERE state NOT IN ('loaded', 'verified') ORDER BY chunk_no")) {
+            StringBuilder out = new StringBuilder("\nchunks not loaded:");
+            while (rs.next()) {
+                out.append("\n  ").append(rs.getInt(1)).append(' ').append(rs.getString(2)).append(" claimed by ").append(rs.getString(3))
+                        .append(", ").append(rs.getInt(4)).append(" attempts, ").append(rs.getString(5));
+            }
+            return out.toString();
+        } catch (Exception e) {
+            return "\n(chunks unreadable: " + e.getMessage() + ")";
+        }
+    }
+
+    private static long chunks(EmbeddedCluster target, String db) throws Exception {
+        try (Connection c = target.connect(db)) {
+            return Long.parseLong(Pg.queryString(c, "SELECT count(*) FROM tsmigrate.chunk"));
+        }
+    }
+
+    /**
+     * Sets up source and target (schema, slow loads), starts the migration and returns it once the data step is
+     * under way: at least 4 chunks loaded, and most still to come.
+     */
+    private CompletableFuture<Cli.Result> startMidData(EmbeddedCluster source, EmbeddedCluster target, String db, String... more)
+            throws Exception {
+        Clusters.runSql(source, db, SOURCE);
+        Cli.Result schema = Cli.run(args(source, target, db, work, "--steps", "pre-data"));
+        assertEquals(0, schema.exit(), schema.all());
+        Clusters.runSql(target, db, SLOW_LOADS);
+        CompletableFuture<Cli.Result> run = CompletableFuture.supplyAsync(() -> Cli.run(args(source, target, db, work, more)));
+        long deadline = System.currentTimeMillis() + 120_000;
+        while (loaded(target, db) < 4) {
+            assertTrue(System.currentTimeMillis() < deadline, "the data step never got going");
+            assertFalse(run.isDone(), () -> "the migration ended before its data step was under way:\n" + run.join().all());
+            Thread.sleep(20);
+        }
+        long total = chunks(target, db);
+        assertTrue(loaded(target, db) < total - 10, "the server goes down while most chunks are still to load");
+        return run;
+    }
+
+    private static void assertSameRows(EmbeddedCluster source, EmbeddedCluster target, String db) throws Exception {
+        try (Connection s = source.connect(db); Connection t = target.connect(db)) {
+            assertEquals(DbCompare.allRows(s), DbCompare.allRows(t), "every row exactly once");
+            assertEquals("0", Pg.queryString(t, "SELECT count(*) FROM tsmigrate.chunk WHERE state <> 'verified'"));
+        }
+    }
+
+    @Test
+    @Timeout(300)
+    void targetDownForSecondsMidDataIsRetriedAndTheMigrationCompletes() throws Exception {
+        try (EmbeddedCluster target = EmbeddedCluster.start("down-tgt")) {
+            EmbeddedCluster source = Clusters.source();
+            String db = "down_tgt_" + System.nanoTime();
+            source.createDatabase(db);
+            target.createDatabase(db);
+            CompletableFuture<Cli.Result> run = startMidData(source, target, db);
+            target.crash();
+            Thread.sleep(3000);
+            target.restart();
+            Cli.Result r = run.get(4, TimeUnit.MINUTES);
+            assertEquals(0, r.exit(), r.all() + unloaded(target, db));
+            assertTrue(r.err().contains("retrying") || r.err().contains("On delivery attempt"), "the faults were retried:\n" + r.err());
+            assertSameRows(source, target, db);
+        }
+    }
+
+    @Test
+    @Timeout(300)
+    void sourceDownForSecondsMidDataIsRetriedAndTheMigrationCompletes() throws Exception {
+        try (EmbeddedCluster source = EmbeddedCluster.start("down-src")) {
+            EmbeddedCluster target = Clusters.target();
+            String db = "down_src_" + System.nanoTime();
+            source.createDatabase(db);
+            target.createDatabase(db);
+            CompletableFuture<Cli.Result> run = startMidData(source, target, db);
+            source.crash();
+            Thread.sleep(3000);
+            source.restart();
+            Cli.Result r = run.get(4, TimeUnit.MINUTES);
+            assertEquals(0, r.exit(), r.all() + unloaded(target, db));
+            assertTrue(r.err().contains("retrying") || r.err().contains("On delivery attempt"), "the faults were retried:\n" + r.err());
+            assertSameRows(source, target, db);
+        }
+    }
+
+    /** Retries are bounded: a target that does not come back ends the run, in words; once it is back, a rerun resumes. */
+    @Test
+    @Timeout(300)
+    void targetThatStaysDownEndsTheRunAfterItsRetriesWithAClearMessage() throws Exception {
+        try (EmbeddedCluster target = EmbeddedCluster.start("gone-tgt")) {
+            EmbeddedCluster source = Clusters.source();
+            String db = "gone_tgt_" + System.nanoTime();
+            source.createDatabase(db);
+            target.createDatabase(db);
+            CompletableFuture<Cli.Result> run = startMidData(source, target, db, "--retries", "2");
+            target.crash();
+            Cli.Result r;
+            try {
+                r = run.get(2, TimeUnit.MINUTES); // retries 2: about 1 + 2 s of backoff
+            } finally {
+                target.restart();
+            }
+            assertEquals(TsMigrate.FAILED, r.exit(), r.all());
+            assertTrue(r.err().contains("error: Cannot reach the target") && r.err().contains("refused"), r.err());
+            assertFalse(r.all().contains("\tat "), "no stack trace");
+            Cli.Result again = Cli.run(args(source, target, db, work));
+            assertEquals(0, again.exit(), again.all());
+            assertSameRows(source, target, db);
+        }
+    }
+}
