@@ -20,7 +20,10 @@ public final class Pg {
      * ISO dates, UTC, exact floats, hex bytea.
      */
     private static final String SESSION = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';"
-            + " SET extra_float_digits = 3; SET bytea_output = 'hex'; SET client_encoding = 'UTF8'";
+            + " SET extra_float_digits = 3; SET bytea_output = 'hex'; SET client_encoding = 'UTF8';"
+            // Row-level security must never quietly leave rows out of a read (an error instead: preflight names the
+            // tables first); XML content, not only documents, as pg_dump sets it.
+            + " SET row_security = off; SET xmloption = content";
     /**
      * Before a kept connection is used again: every setting back to what the session started with (its URI options
      * and role defaults included), session advisory locks released, then SESSION. Only connections with a server

@@ -124,6 +124,23 @@ public class Planner {
         }
     }
 
+    /**
+     * The tables to copy whose rows row-level security would hide from the connected role: it enforces their
+     * policies (not the owner, or FORCE ROW LEVEL SECURITY) and the role is neither superuser nor BYPASSRLS.
+     */
+    public static List<String> hiddenByRowSecurity(Connection c, MigrationRun run) throws SQLException {
+        if ("t".equals(Pg.queryString(c, "SELECT rolsuper OR rolbypassrls FROM pg_catalog.pg_roles WHERE rolname = current_user"))) {
+            return List.of();
+        }
+        java.util.Set<Long> enforced = new java.util.HashSet<>();
+        try (java.sql.Statement st = c.createStatement(); java.sql.ResultSet rs = st.executeQuery("SELECT oid::bigint FROM pg_catalog.pg_class"
+                + " WHERE relrowsecurity AND (relforcerowsecurity OR NOT pg_catalog.pg_has_role(relowner, 'USAGE'))")) {
+            while (rs.next()) enforced.add(rs.getLong(1));
+        }
+        if (enforced.isEmpty()) return List.of();
+        return new Planner().listTables(c, run).stream().filter(t -> enforced.contains(t.oid)).map(TableInfo::qualified).toList();
+    }
+
     List<TableInfo> listTables(Connection c, MigrationRun run) throws SQLException {
         List<TablePattern> include = run.cfg.include.stream().map(TablePattern::parse).toList();
         List<TablePattern> exclude = run.cfg.exclude.stream().map(TablePattern::parse).toList();

@@ -49,6 +49,7 @@ public class Preflight {
             Planner.validateInterval(tgt, run.cfg.chunkInterval);
             Planner.validateSelection(src, run);
             if (run.runs("data")) tsmigrate.largeobjects.LargeObjects.checkReadable(src);
+            if (run.runs("data")) checkRowSecurity(run, src);
             if (run.runs("hypertables")) tsmigrate.timescale.TimescaleSteps.validateConfig(src, tgt, run.cfg);
             if (run.runs("preflight")) {
                 for (String w : tsmigrate.timescale.TimescaleSteps.preflightWarnings(src, tgt)) run.warn("preflight: " + w);
@@ -135,6 +136,16 @@ public class Preflight {
                 + tables.size() + " table(s) of the earlier attempt, e.g. " + String.join(", ", tables.subList(0, Math.min(5, tables.size())))
                 + ". Nothing was changed.", "Drop the target database and create it again (or migrate into a new one), then run"
                 + " migrate without --restart: a new database holds no saved progress.");
+    }
+
+    /** Row-level security would make the export fail (row_security is off in every session): say so before anything is written. */
+    private static void checkRowSecurity(MigrationRun run, Connection src) throws SQLException {
+        List<String> hidden = Planner.hiddenByRowSecurity(src, run);
+        if (hidden.isEmpty()) return;
+        throw new UserError("Row-level security hides rows of " + hidden.size() + " table(s) from the source role " + run.cfg.source.user()
+                + ", e.g. " + String.join(", ", hidden.subList(0, Math.min(5, hidden.size()))) + ": a copy would leave them out.",
+                "Migrate as a role with BYPASSRLS (ALTER ROLE ... BYPASSRLS) or a superuser, or as the tables' owner once FORCE ROW"
+                        + " LEVEL SECURITY is off, or leave these tables out with --exclude.");
     }
 
     /** Refuses a target whose user tables hold rows: migrating into it could mix or duplicate data. */
