@@ -52,9 +52,21 @@ public final class TableInfo {
         return schema + "." + name;
     }
 
-    /** Directory name in the work dir: schema.table with anything unsafe for a file system %-encoded. */
+    /** File systems allow 255 bytes per name; %-encoding takes 3 per byte of a non-ASCII name. */
+    static final int MAX_DIR_NAME = 200;
+
+    /**
+     * Directory name in the work dir: schema.table with anything unsafe for a file system %-encoded. A name too long
+     * for a file system is cut, and a hash of the whole name keeps it apart from others cut the same way.
+     */
     public String dirName() {
-        return safe(schema) + "." + safe(name);
+        String full = safe(schema) + "." + safe(name);
+        if (full.length() <= MAX_DIR_NAME) return full;
+        long hash = tsmigrate.verify.RowHash.xxh64(full.getBytes(StandardCharsets.UTF_8), 0, full.length());
+        String cut = full.substring(0, MAX_DIR_NAME - 17);
+        int pct = cut.lastIndexOf('%'); // never half an escape
+        if (pct >= cut.length() - 2) cut = cut.substring(0, pct);
+        return cut + "~" + String.format("%016x", hash);
     }
 
     static String safe(String s) {
