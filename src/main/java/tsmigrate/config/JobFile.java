@@ -10,6 +10,9 @@ import java.util.TreeSet;
 
 import org.snakeyaml.engine.v2.api.Load;
 import org.snakeyaml.engine.v2.api.LoadSettings;
+import org.snakeyaml.engine.v2.exceptions.Mark;
+import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
+import org.snakeyaml.engine.v2.exceptions.ReaderException;
 import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
 
 import tsmigrate.run.UserError;
@@ -57,8 +60,7 @@ public final class JobFile {
         try {
             doc = new Load(LoadSettings.builder().setLabel(file.toString()).build()).loadFromString(text);
         } catch (YamlEngineException e) {
-            throw new UserError("The job file " + file + " is not valid YAML:\n" + e.getMessage().strip(),
-                    "Fix the YAML at the line and column shown.");
+            throw notYaml("The job file " + file, text, e);
         }
         if (doc == null) return;
         if (!(doc instanceof Map<?, ?> map)) {
@@ -205,8 +207,14 @@ public final class JobFile {
 
     /** The serve: section of an application.yaml (inbox, concurrentJobs, port), as given; empty when absent. */
     public static Map<String, Object> serveSettings(Path file) {
+        String text;
         try {
-            Object doc = new Load(LoadSettings.builder().setLabel(file.toString()).build()).loadFromString(Files.readString(file));
+            text = Files.readString(file);
+        } catch (IOException e) {
+            throw new UserError("Cannot read " + file + ": " + e.getMessage(), "Check the file (application.yaml).");
+        }
+        try {
+            Object doc = new Load(LoadSettings.builder().setLabel(file.toString()).build()).loadFromString(text);
             if (doc instanceof Map<?, ?> m && m.get("serve") instanceof Map<?, ?> s) {
                 Map<String, Object> out = new java.util.LinkedHashMap<>();
                 for (Map.Entry<?, ?> e : s.entrySet()) {
@@ -219,9 +227,74 @@ public final class JobFile {
                 return out;
             }
             return Map.of();
-        } catch (IOException | YamlEngineException e) {
-            throw new UserError("Cannot read " + file + ": " + e.getMessage(), "Check the file (application.yaml).");
+        } catch (YamlEngineException e) {
+            throw notYaml(String.valueOf(file), text, e);
         }
+    }
+
+    /**
+     * A YAML error in words: where (line, column) and what is wrong, never the file's text. SnakeYAML's own message
+     * quotes the line around the error, and some of its problems quote a piece of it (an escape, an alias, a tag):
+     * a password may be there.
+     */
+    static UserError notYaml(String what, String text, YamlEngineException e) {
+        String where = "";
+        String problem = "it cannot be read";
+        if (e instanceof MarkedYamlEngineException m) {
+            Mark mark = m.getProblemMark().or(m::getContextMark).orElse(null);
+            if (mark != null) where = " at line " + (mark.getLine() + 1) + ", column " + (mark.getColumn() + 1);
+            problem = withoutQuotes(m.getProblem());
+            String context = m.getContext();
+            if (context != null && context.matches("while (scanning|parsing|constructing) [a-zA-Z -]+")) {
+                Mark start = m.getContextMark().orElse(null);
+                problem += " (" + context + (start == null ? "" : " that starts at line " + (start.getLine() + 1) + ", column " + (start.getColumn() + 1)) + ")";
+            }
+        } else if (e instanceof ReaderException r) {
+            int line = 1;
+            int column = 1;
+            for (int i = 0; i < r.getPosition() && i < text.length(); i++) {
+                if (text.charAt(i) == '\n') {
+                    line++;
+                    column = 1;
+                } else {
+                    column++;
+                }
+            }
+            where = " at line " + line + ", column " + column;
+            problem = "it holds a control character, which YAML does not allow";
+        }
+        return new UserError(what + " is not valid YAML" + where + ": " + problem + ".",
+                "Fix the YAML there (its text is not shown: it may hold a password). Quote a value that holds ': ' or ' #' or starts"
+                        + " with a special character, or write the password apart (source: {uri: ..., password: file:PATH}).");
+    }
+
+    /** SnakeYAML problems that end in a piece of the file, and what to say instead. */
+    private static final Map<String, String> QUOTING_PROBLEMS = Map.of(
+            "found undefined alias", "found an undefined alias (a value that starts with *)",
+            "could not determine a constructor for the tag", "found an unknown tag (a value that starts with !)",
+            "found unknown escape character", "found an unknown escape sequence (a \\ in double quotes)",
+            "found character", "found a character that cannot start a value");
+    /** How SnakeYAML names a YAML token in a problem: '<block end>', <stream end>, ','. */
+    private static final String TOKEN = "'<[a-zA-Z ]+>'|<[a-zA-Z ]+>|'[^\\w\\s'\"]'";
+
+    /**
+     * SnakeYAML's problem without the pieces of the file it may quote: kept whole when it names at most YAML tokens,
+     * else cut at what it found.
+     */
+    private static String withoutQuotes(String problem) {
+        if (problem == null) return "it cannot be read";
+        String p = problem.strip();
+        for (Map.Entry<String, String> q : QUOTING_PROBLEMS.entrySet()) {
+            if (p.startsWith(q.getKey())) return q.getValue();
+        }
+        if (p.startsWith("found duplicate key ")) {
+            String key = p.substring("found duplicate key ".length());
+            return KEYS.contains(key) || CONN_KEYS.contains(key) ? p : "found a duplicate key";
+        }
+        if (p.replaceAll(TOKEN, "").matches("[a-zA-Z ,]+")) return p;
+        int but = p.indexOf(", but found");
+        if (but > 0 && p.substring(0, but).replaceAll(TOKEN, "").matches("[a-zA-Z0-9 ,-]+")) return p.substring(0, but) + ", but found something else";
+        return "it cannot be read";
     }
 
     private static String str(Map<?, ?> map, String key) {

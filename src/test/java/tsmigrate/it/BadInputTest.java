@@ -170,4 +170,18 @@ class BadInputTest {
         Cli.Result r = Cli.run("migrate", "--job", job.toString());
         assertClean(r, TsMigrate.USAGE, "unknown keys: chunk_interval, wokers");
     }
+
+    @Test
+    void jobYamlSyntaxErrorShowsLineAndColumnButNotThePassword() throws Exception {
+        Path job = work.resolve("leak.yaml");
+        Files.writeString(job, "name: leak\nsource: postgresql://postgres:S3cr3tYAML@127.0.0.1:56201/src: extra\n");
+        Cli.Result r = Cli.run("migrate", "--job", job.toString());
+        assertClean(r, TsMigrate.USAGE, "line 2, column 61");
+        assertFalse(r.all().contains("S3cr3t") || r.all().contains("3tYAML") || r.all().contains("extra"), r.all());
+
+        Files.writeString(job, "source:\n  uri: postgresql://postgres@127.0.0.1:56201/src\n  password: 'S3cr3tYAML2\nworkers: 2\n");
+        r = Cli.run("migrate", "--job", job.toString());
+        assertClean(r, TsMigrate.USAGE, "is not valid YAML");
+        assertFalse(r.all().contains("S3cr3t") || r.all().contains("3tYAML"), r.all());
+    }
 }
