@@ -93,6 +93,29 @@ class BadInputTest {
         assertFalse(r.all().contains("secretpw"));
     }
 
+    /** Passwords with an unencoded '@' or '#', and a typo in the scheme: no piece of the password in the message. */
+    @Test
+    void malformedUrisShowNoPieceOfThePassword() {
+        for (String uri : new String[] {"postgresql://postgres:S3cr3t@XX@127.0.0.1:56201/src", "postgresql//postgres:S3cr3tA@127.0.0.1:56201/src",
+                "postgresql://postgres:S3c#XXr3t@127.0.0.1:56201/src"}) {
+            Cli.Result r = migrate(uri, Clusters.target().uri("postgres"));
+            assertClean(r, TsMigrate.USAGE, "source connection");
+            assertFalse(r.all().contains("S3c") || r.all().contains("XX"), r.all());
+        }
+    }
+
+    /** picocli's own errors quote the arguments: a URI among them is shown masked. */
+    @Test
+    void mistypedFlagBeforeAUriDoesNotShowThePassword() {
+        Cli.Result r = Cli.run("migrate", "--sourc", "postgresql://u:S3cr3tP@h/db");
+        assertEquals(TsMigrate.USAGE, r.exit());
+        assertTrue(r.err().contains("--sourc") && r.err().contains("postgresql://u:****@h/db"), r.err());
+        r = Cli.run("migrate", "--workers", "postgresql://u:S3cr3tP@h/db");
+        assertEquals(TsMigrate.USAGE, r.exit());
+        assertTrue(r.err().contains("--workers"), r.err());
+        assertFalse(r.all().contains("S3cr3tP"), r.all());
+    }
+
     @Test
     void unknownFlagShowsUsage() {
         Cli.Result r = Cli.run("migrate", "--sauce", "x");
