@@ -9,11 +9,16 @@ import java.util.Set;
 import java.util.TreeSet;
 
 import org.snakeyaml.engine.v2.api.Load;
+import org.snakeyaml.engine.v2.api.lowlevel.Compose;
 import org.snakeyaml.engine.v2.api.LoadSettings;
 import org.snakeyaml.engine.v2.exceptions.Mark;
 import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
 import org.snakeyaml.engine.v2.exceptions.ReaderException;
 import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
+import org.snakeyaml.engine.v2.nodes.MappingNode;
+import org.snakeyaml.engine.v2.nodes.Node;
+import org.snakeyaml.engine.v2.nodes.NodeTuple;
+import org.snakeyaml.engine.v2.nodes.ScalarNode;
 
 import tsmigrate.run.UserError;
 
@@ -79,9 +84,9 @@ public final class JobFile {
         if (map.containsKey("source")) cfg.source = conn(base, "source", map.get("source"));
         if (map.containsKey("target")) cfg.target = conn(base, "target", map.get("target"));
         if (map.containsKey("workDir")) cfg.workDir = base.resolve(str(map, "workDir"));
-        if (map.containsKey("workers")) cfg.workers = (int) num(map, "workers");
+        if (map.containsKey("workers")) cfg.workers = intValue(map, text, "workers");
         if (map.containsKey("chunkInterval")) cfg.chunkInterval = str(map, "chunkInterval");
-        if (map.containsKey("splitRows")) cfg.splitRows = num(map, "splitRows");
+        if (map.containsKey("splitRows")) cfg.splitRows = longValue(map, text, "splitRows");
         if (map.containsKey("include")) cfg.include.addAll(list(map, "include"));
         if (map.containsKey("exclude")) cfg.exclude.addAll(list(map, "exclude"));
         if (map.containsKey("timeColumns")) {
@@ -94,7 +99,7 @@ public final class JobFile {
             if (!(map.get("snapshot") instanceof Boolean b)) throw bad("snapshot", "true or false");
             cfg.snapshot = b;
         }
-        if (map.containsKey("progressSeconds")) cfg.progressSeconds = (int) num(map, "progressSeconds");
+        if (map.containsKey("progressSeconds")) cfg.progressSeconds = intValue(map, text, "progressSeconds");
         if (map.containsKey("keepFiles")) {
             if (!(map.get("keepFiles") instanceof Boolean b)) throw bad("keepFiles", "true or false");
             cfg.keepFiles = b;
@@ -104,10 +109,10 @@ public final class JobFile {
             cfg.verify = b;
         }
         if (map.containsKey("onChunkError")) cfg.continueOnChunkError = onChunkError(str(map, "onChunkError"));
-        if (map.containsKey("retries")) cfg.retries = (int) num(map, "retries");
-        if (map.containsKey("retryDelayMs")) cfg.retryDelayMs = num(map, "retryDelayMs");
-        if (map.containsKey("maxRetryDelayMs")) cfg.maxRetryDelayMs = num(map, "maxRetryDelayMs");
-        if (map.containsKey("leaseSeconds")) cfg.leaseSeconds = (int) num(map, "leaseSeconds");
+        if (map.containsKey("retries")) cfg.retries = intValue(map, text, "retries");
+        if (map.containsKey("retryDelayMs")) cfg.retryDelayMs = longValue(map, text, "retryDelayMs");
+        if (map.containsKey("maxRetryDelayMs")) cfg.maxRetryDelayMs = longValue(map, text, "maxRetryDelayMs");
+        if (map.containsKey("leaseSeconds")) cfg.leaseSeconds = intValue(map, text, "leaseSeconds");
         if (map.containsKey("steps")) {
             cfg.steps.clear();
             for (String st : list(map, "steps")) cfg.steps.add(step(st));
@@ -222,7 +227,7 @@ public final class JobFile {
                     if (!Set.of("inbox", "concurrentJobs", "port").contains(k)) {
                         throw new UserError(file + ": serve has an unknown key " + k + ".", "Known keys under serve: inbox, concurrentJobs, port.");
                     }
-                    out.put(k, e.getValue());
+                    out.put(k, "inbox".equals(k) ? e.getValue() : Integer.valueOf(intValue(s, text, "serve", k)));
                 }
                 return out;
             }
@@ -303,10 +308,42 @@ public final class JobFile {
         return String.valueOf(v);
     }
 
-    private static long num(Map<?, ?> map, String key) {
-        Object v = map.get(key);
-        if (v instanceof Number n) return n.longValue();
-        throw bad(key, "a whole number");
+    private static int intValue(Map<?, ?> map, String text, String... path) {
+        return (int) whole(map, text, Integer.MIN_VALUE, Integer.MAX_VALUE, path);
+    }
+
+    private static long longValue(Map<?, ?> map, String text, String... path) {
+        return whole(map, text, Long.MIN_VALUE, Long.MAX_VALUE, path);
+    }
+
+    /**
+     * The whole number at path (a key of map, then keys below it), from min to max. Anything else is refused, quoted
+     * as the file writes it: a float is not cut to a whole number, nor a number too big for an int wrapped around
+     * (99999999999 became 1215752191), as a cast would.
+     */
+    private static long whole(Map<?, ?> map, String text, long min, long max, String... path) {
+        Object v = map.get(path[path.length - 1]);
+        if ((v instanceof Integer || v instanceof Long) && ((Number) v).longValue() >= min && ((Number) v).longValue() <= max) {
+            return ((Number) v).longValue();
+        }
+        throw new UserError("The job file's '" + String.join(".", path) + "' must be a whole number from " + min + " to " + max
+                + ", not '" + writtenAs(text, path).orElse(String.valueOf(v)) + "'.", "See config/job.example.yaml.");
+    }
+
+    /** The text of the scalar at path as the file writes it (1e3, not 1000.0), read again only for a message. */
+    private static java.util.Optional<String> writtenAs(String text, String... path) {
+        try {
+            Node node = new Compose(LoadSettings.builder().build()).composeString(text).orElse(null);
+            for (String key : path) {
+                if (!(node instanceof MappingNode m)) return java.util.Optional.empty();
+                node = m.getValue().stream()
+                        .filter(t -> t.getKeyNode() instanceof ScalarNode k && k.getValue().equals(key))
+                        .map(NodeTuple::getValueNode).findFirst().orElse(null);
+            }
+            return node instanceof ScalarNode sc ? java.util.Optional.of(sc.getValue()) : java.util.Optional.empty();
+        } catch (YamlEngineException e) {
+            return java.util.Optional.empty();
+        }
     }
 
     private static List<String> list(Map<?, ?> map, String key) {

@@ -215,6 +215,26 @@ class JobFileTest {
         assertTrue(e.getMessage().contains("workers"), e.getMessage());
     }
 
+    /** Numbers are read strictly: never wrapped into an int, nor cut to a whole number. The message quotes them as written. */
+    @Test
+    void numbersOutOfRangeOrNotWholeAreRefusedAsWritten() {
+        for (String[] kv : new String[][] {{"workers", "99999999999"}, {"workers", "4294967298"}, {"retries", "4294967296"},
+                {"workers", "2.5"}, {"workers", "1e3"}, {"leaseSeconds", "-2147483649"}, {"progressSeconds", "10.0"},
+                {"splitRows", "99999999999999999999"}, {"splitRows", "1.5"}, {"retryDelayMs", "9223372036854775808"}, {"maxRetryDelayMs", "0.5"}}) {
+            UserError e = loadFails(kv[0] + ": " + kv[1] + "\n");
+            assertTrue(e.getMessage().contains("'" + kv[0] + "'") && e.getMessage().contains(kv[1]), e.getMessage());
+        }
+    }
+
+    @Test
+    void numbersInRangeAreRead() throws IOException {
+        JobConfig cfg = load("workers: 256\nsplitRows: 5000000000\nretries: 0\nretryDelayMs: 9223372036854775807\n");
+        assertEquals(256, cfg.workers);
+        assertEquals(5_000_000_000L, cfg.splitRows);
+        assertEquals(0, cfg.retries);
+        assertEquals(Long.MAX_VALUE, cfg.retryDelayMs);
+    }
+
     @Test
     void textForABooleanIsRefused() {
         UserError e = loadFails("snapshot: \"no thanks\"\n");
