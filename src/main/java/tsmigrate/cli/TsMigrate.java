@@ -177,6 +177,7 @@ public final class TsMigrate implements Callable<Integer> {
             if (target != null) cfg.target = ConnInfo.parse("target", target);
             if (cfg.source == null) ConnInfo.parse("source", null);
             if (cfg.target == null) ConnInfo.parse("target", null);
+            cfg.usePgPassword(System.getenv());
             if (workDir != null) cfg.workDir = workDir;
             if (workers != null) cfg.workers = workers;
             if (chunkInterval != null) cfg.chunkInterval = chunkInterval;

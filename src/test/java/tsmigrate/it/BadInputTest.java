@@ -69,6 +69,19 @@ class BadInputTest {
         assertFalse(r.all().contains("not-the-password"));
     }
 
+    /** The server asks for a password and none was given: say how to give one, not to check host and port. */
+    @Test
+    void noPasswordGivenSaysHowToGiveOne() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(System.getenv("PGPASSWORD") == null && System.getenv("PGPASSFILE") == null
+                && !Files.exists(Path.of(System.getProperty("user.home"), ".pgpass")), "a password is given by the environment here");
+        String[] dbs = Clusters.newPair("nopw");
+        String noPassword = "postgresql://" + Clusters.source().user() + "@" + Clusters.source().uri(dbs[0]).replaceFirst("^.*@", "");
+        Cli.Result r = migrate(noPassword, Clusters.target().uri(dbs[1]));
+        assertClean(r, TsMigrate.USAGE, "asks for a password");
+        assertTrue(r.err().contains("PGPASSWORD") && r.err().contains(".pgpass") && r.err().contains("password:"), r.err());
+        assertFalse(r.err().contains("Check host and port"), r.err());
+    }
+
     @Test
     void missingDatabase() {
         Cli.Result r = migrate(Clusters.source().uri("postgres"), Clusters.target().uri("no_such_db"));
