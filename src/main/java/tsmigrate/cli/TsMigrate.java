@@ -56,7 +56,22 @@ public final class TsMigrate implements Callable<Integer> {
     public static int run(String... args) {
         CommandLine cl = new CommandLine(new TsMigrate());
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> handle(e, cmd.getErr(), cmd.getCommandSpec().root().userObject()));
+        cl.setParameterExceptionHandler(TsMigrate::badArguments);
         return cl.execute(args);
+    }
+
+    /** picocli's usual answer to bad arguments, except that the arguments it quotes are masked: one may be a URI. */
+    static int badArguments(CommandLine.ParameterException e, String[] args) {
+        String message = e.getMessage();
+        for (String a : args) {
+            String masked = ConnInfo.maskLoosely(a);
+            if (!masked.equals(a)) message = message.replace(a, masked);
+        }
+        PrintWriter err = e.getCommandLine().getErr();
+        err.println(message);
+        if (!CommandLine.UnmatchedArgumentException.printSuggestions(e, err)) e.getCommandLine().usage(err);
+        err.flush();
+        return USAGE;
     }
 
     static int handle(Exception e, PrintWriter err, Object root) {
@@ -162,6 +177,7 @@ public final class TsMigrate implements Callable<Integer> {
             if (target != null) cfg.target = ConnInfo.parse("target", target);
             if (cfg.source == null) ConnInfo.parse("source", null);
             if (cfg.target == null) ConnInfo.parse("target", null);
+            cfg.usePgPassword(System.getenv());
             if (workDir != null) cfg.workDir = workDir;
             if (workers != null) cfg.workers = workers;
             if (chunkInterval != null) cfg.chunkInterval = chunkInterval;

@@ -27,6 +27,15 @@ public final class ConnInfo {
     /** Query parameters other than user/password, in their given order (sslmode, application_name, ...). */
     private final Map<String, String> params;
 
+    /** What to do about a password that breaks the URI. */
+    private static String encodeHint(String what) {
+        return "Percent-encode these characters in the user name and password: @ as %40, # as %23, / as %2F, ? as %3F, % as %25;"
+                + " or give the password apart in the job file: " + what + ": {uri: postgresql://user@host/db, password: file:PATH}"
+                + " (or password: ${env:NAME}).";
+    }
+    /** The start of a string that may be a URI and cannot be user info: a scheme, even a mistyped one, and a user name. */
+    private static final Pattern SCHEME_AND_USER = Pattern.compile("^\\s*(?:[A-Za-z][A-Za-z0-9+.-]*:?/+)?(?:[^:/@]*:)?");
+
     private ConnInfo(String user, String password, String host, int port, String database, Map<String, String> params) {
         this.user = user;
         this.password = password;
@@ -43,8 +52,12 @@ public final class ConnInfo {
         }
         Matcher m = URI.matcher(uri.trim());
         if (!m.matches()) {
-            throw new UserError("The " + what + " connection '" + maskLoosely(uri) + "' is not a PostgreSQL URI.",
-                    "Write it as libpq does: postgresql://user:password@host:5432/dbname?sslmode=require");
+            // With the scheme right, only a '#' stops the pattern: in a URI it starts a fragment.
+            boolean scheme = uri.trim().matches("(?s)postgres(ql)?://.*");
+            throw new UserError("The " + what + " connection '" + maskLoosely(uri) + "' is not a PostgreSQL URI: "
+                    + (scheme ? "it holds a '#', which ends a URI (a '#' in a password must be written %23)."
+                            : "it does not start with postgresql:// (or postgres://)."),
+                    "Write it as libpq does: postgresql://user:password@host:5432/dbname?sslmode=require" + (scheme ? ". " + encodeHint(what) : ""));
         }
         String user = null;
         String password = null;
@@ -54,12 +67,12 @@ public final class ConnInfo {
             user = decode(what, colon < 0 ? userInfo : userInfo.substring(0, colon));
             if (colon >= 0) password = decode(what, userInfo.substring(colon + 1));
         }
-        if ((m.group(4) != null && m.group(4).contains("@")) || (m.group(5) != null && m.group(5).contains("@"))) {
-            // An '@' after the host means the password held an unencoded '/', '?' or '#': never echo any of it.
-            throw new UserError("The " + what + " connection cannot be read: its user name or password seems to hold an unencoded '/', '?' or '#'.",
-                    "Percent-encode special characters in the password (/ as %2F, ? as %3F, # as %23, @ as %40).");
-        }
         String hostPort = m.group(3);
+        if (hostPort.contains("@") || (m.group(4) != null && m.group(4).contains("@")) || (m.group(5) != null && m.group(5).contains("@"))) {
+            // An '@' after the first one means the password held an unencoded '@', '/' or '?': never echo any of it.
+            throw new UserError("The " + what + " connection cannot be read (and is not shown): its user name or password seems to hold"
+                    + " an unencoded '@', '/' or '?'.", encodeHint(what));
+        }
         if (hostPort.contains(",")) {
             throw new UserError("The " + what + " connection names several hosts; tsmigrate needs exactly one.",
                     "Give the URI of the primary you want to read from or write to.");
@@ -109,15 +122,14 @@ public final class ConnInfo {
             // fall through to the user error
         }
         throw new UserError("The " + what + " connection has an invalid port.",
-                "Use a number from 1 to 65535 (host:5432), and percent-encode special characters in the password (/ as %2F, @ as %40).");
+                "Use a number from 1 to 65535 (host:5432). " + encodeHint(what));
     }
 
     private static String decode(String what, String s) {
         try {
             return URLDecoder.decode(s.replace("+", "%2B"), StandardCharsets.UTF_8);
         } catch (IllegalArgumentException e) {
-            throw new UserError("The " + what + " connection has a bad %-escape.",
-                    "Percent-encode special characters in the user name and password (for example @ as %40).");
+            throw new UserError("The " + what + " connection has a bad %-escape.", encodeHint(what));
         }
     }
 
@@ -183,9 +195,16 @@ public final class ConnInfo {
         return masked();
     }
 
-    /** Masks a string that failed to parse, in case it still carries a password. */
+    /**
+     * Masks a string that failed to parse, in case it still carries a password: password=... parameters, and
+     * everything before the last '@' (the password may hold an '@' of its own) bar the scheme and user name.
+     */
     public static String maskLoosely(String s) {
-        return s.replaceAll("(://[^:/@]*:).*@", "$1****@")
-                .replaceAll("(?i)(password\\s*=\\s*)('(?:[^'\\\\]|\\\\.)*'?|[^&\\s]*)", "$1****");
+        String out = s.replaceAll("(?i)(password\\s*=\\s*)('(?:[^'\\\\]|\\\\.)*'?|[^&\\s]*)", "$1****");
+        int at = out.lastIndexOf('@');
+        if (at < 0) return out;
+        Matcher m = SCHEME_AND_USER.matcher(out);
+        int keep = m.lookingAt() ? Math.min(m.end(), at) : 0;
+        return out.substring(0, keep) + "****" + out.substring(at);
     }
 }

@@ -93,6 +93,20 @@ public final class JobConfig {
     /** CLI only: answer yes to the --restart question (needed when there is no terminal to ask on). */
     public boolean yes;
 
+    /**
+     * libpq's PGPASSWORD, for a source or target given no password in its URI or the job file: the lowest precedence,
+     * as in libpq (a ~/.pgpass entry applies only where neither gives one). It then travels as any other password,
+     * to pg_dump and pg_restore in their private passfile.
+     *
+     * @param env the environment (System.getenv(); a map in tests, which cannot set the JVM's)
+     */
+    public void usePgPassword(Map<String, String> env) {
+        String password = env.get("PGPASSWORD");
+        if (password == null || password.isEmpty()) return; // libpq too takes an empty one as none
+        if (source != null && !source.hasPassword()) source = source.withPassword(password);
+        if (target != null && !target.hasPassword()) target = target.withPassword(password);
+    }
+
     public void validate() {
         if (workers < 1 || workers > 256) {
             throw new tsmigrate.run.UserError("workers must be between 1 and 256, not " + workers + ".",

@@ -9,8 +9,16 @@ import java.util.Set;
 import java.util.TreeSet;
 
 import org.snakeyaml.engine.v2.api.Load;
+import org.snakeyaml.engine.v2.api.lowlevel.Compose;
 import org.snakeyaml.engine.v2.api.LoadSettings;
+import org.snakeyaml.engine.v2.exceptions.Mark;
+import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
+import org.snakeyaml.engine.v2.exceptions.ReaderException;
 import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
+import org.snakeyaml.engine.v2.nodes.MappingNode;
+import org.snakeyaml.engine.v2.nodes.Node;
+import org.snakeyaml.engine.v2.nodes.NodeTuple;
+import org.snakeyaml.engine.v2.nodes.ScalarNode;
 
 import tsmigrate.run.UserError;
 
@@ -57,8 +65,7 @@ public final class JobFile {
         try {
             doc = new Load(LoadSettings.builder().setLabel(file.toString()).build()).loadFromString(text);
         } catch (YamlEngineException e) {
-            throw new UserError("The job file " + file + " is not valid YAML:\n" + e.getMessage().strip(),
-                    "Fix the YAML at the line and column shown.");
+            throw notYaml("The job file " + file, text, e);
         }
         if (doc == null) return;
         if (!(doc instanceof Map<?, ?> map)) {
@@ -77,9 +84,9 @@ public final class JobFile {
         if (map.containsKey("source")) cfg.source = conn(base, "source", map.get("source"));
         if (map.containsKey("target")) cfg.target = conn(base, "target", map.get("target"));
         if (map.containsKey("workDir")) cfg.workDir = base.resolve(str(map, "workDir"));
-        if (map.containsKey("workers")) cfg.workers = (int) num(map, "workers");
+        if (map.containsKey("workers")) cfg.workers = intValue(map, text, "workers");
         if (map.containsKey("chunkInterval")) cfg.chunkInterval = str(map, "chunkInterval");
-        if (map.containsKey("splitRows")) cfg.splitRows = num(map, "splitRows");
+        if (map.containsKey("splitRows")) cfg.splitRows = longValue(map, text, "splitRows");
         if (map.containsKey("include")) cfg.include.addAll(list(map, "include"));
         if (map.containsKey("exclude")) cfg.exclude.addAll(list(map, "exclude"));
         if (map.containsKey("timeColumns")) {
@@ -92,7 +99,7 @@ public final class JobFile {
             if (!(map.get("snapshot") instanceof Boolean b)) throw bad("snapshot", "true or false");
             cfg.snapshot = b;
         }
-        if (map.containsKey("progressSeconds")) cfg.progressSeconds = (int) num(map, "progressSeconds");
+        if (map.containsKey("progressSeconds")) cfg.progressSeconds = intValue(map, text, "progressSeconds");
         if (map.containsKey("keepFiles")) {
             if (!(map.get("keepFiles") instanceof Boolean b)) throw bad("keepFiles", "true or false");
             cfg.keepFiles = b;
@@ -102,10 +109,10 @@ public final class JobFile {
             cfg.verify = b;
         }
         if (map.containsKey("onChunkError")) cfg.continueOnChunkError = onChunkError(str(map, "onChunkError"));
-        if (map.containsKey("retries")) cfg.retries = (int) num(map, "retries");
-        if (map.containsKey("retryDelayMs")) cfg.retryDelayMs = num(map, "retryDelayMs");
-        if (map.containsKey("maxRetryDelayMs")) cfg.maxRetryDelayMs = num(map, "maxRetryDelayMs");
-        if (map.containsKey("leaseSeconds")) cfg.leaseSeconds = (int) num(map, "leaseSeconds");
+        if (map.containsKey("retries")) cfg.retries = intValue(map, text, "retries");
+        if (map.containsKey("retryDelayMs")) cfg.retryDelayMs = longValue(map, text, "retryDelayMs");
+        if (map.containsKey("maxRetryDelayMs")) cfg.maxRetryDelayMs = longValue(map, text, "maxRetryDelayMs");
+        if (map.containsKey("leaseSeconds")) cfg.leaseSeconds = intValue(map, text, "leaseSeconds");
         if (map.containsKey("steps")) {
             cfg.steps.clear();
             for (String st : list(map, "steps")) cfg.steps.add(step(st));
@@ -205,8 +212,14 @@ public final class JobFile {
 
     /** The serve: section of an application.yaml (inbox, concurrentJobs, port), as given; empty when absent. */
     public static Map<String, Object> serveSettings(Path file) {
+        String text;
         try {
-            Object doc = new Load(LoadSettings.builder().setLabel(file.toString()).build()).loadFromString(Files.readString(file));
+            text = Files.readString(file);
+        } catch (IOException e) {
+            throw new UserError("Cannot read " + file + ": " + e.getMessage(), "Check the file (application.yaml).");
+        }
+        try {
+            Object doc = new Load(LoadSettings.builder().setLabel(file.toString()).build()).loadFromString(text);
             if (doc instanceof Map<?, ?> m && m.get("serve") instanceof Map<?, ?> s) {
                 Map<String, Object> out = new java.util.LinkedHashMap<>();
                 for (Map.Entry<?, ?> e : s.entrySet()) {
@@ -214,14 +227,79 @@ public final class JobFile {
                     if (!Set.of("inbox", "concurrentJobs", "port").contains(k)) {
                         throw new UserError(file + ": serve has an unknown key " + k + ".", "Known keys under serve: inbox, concurrentJobs, port.");
                     }
-                    out.put(k, e.getValue());
+                    out.put(k, "inbox".equals(k) ? e.getValue() : Integer.valueOf(intValue(s, text, "serve", k)));
                 }
                 return out;
             }
             return Map.of();
-        } catch (IOException | YamlEngineException e) {
-            throw new UserError("Cannot read " + file + ": " + e.getMessage(), "Check the file (application.yaml).");
+        } catch (YamlEngineException e) {
+            throw notYaml(String.valueOf(file), text, e);
         }
+    }
+
+    /**
+     * A YAML error in words: where (line, column) and what is wrong, never the file's text. SnakeYAML's own message
+     * quotes the line around the error, and some of its problems quote a piece of it (an escape, an alias, a tag):
+     * a password may be there.
+     */
+    static UserError notYaml(String what, String text, YamlEngineException e) {
+        String where = "";
+        String problem = "it cannot be read";
+        if (e instanceof MarkedYamlEngineException m) {
+            Mark mark = m.getProblemMark().or(m::getContextMark).orElse(null);
+            if (mark != null) where = " at line " + (mark.getLine() + 1) + ", column " + (mark.getColumn() + 1);
+            problem = withoutQuotes(m.getProblem());
+            String context = m.getContext();
+            if (context != null && context.matches("while (scanning|parsing|constructing) [a-zA-Z -]+")) {
+                Mark start = m.getContextMark().orElse(null);
+                problem += " (" + context + (start == null ? "" : " that starts at line " + (start.getLine() + 1) + ", column " + (start.getColumn() + 1)) + ")";
+            }
+        } else if (e instanceof ReaderException r) {
+            int line = 1;
+            int column = 1;
+            for (int i = 0; i < r.getPosition() && i < text.length(); i++) {
+                if (text.charAt(i) == '\n') {
+                    line++;
+                    column = 1;
+                } else {
+                    column++;
+                }
+            }
+            where = " at line " + line + ", column " + column;
+            problem = "it holds a control character, which YAML does not allow";
+        }
+        return new UserError(what + " is not valid YAML" + where + ": " + problem + ".",
+                "Fix the YAML there (its text is not shown: it may hold a password). Quote a value that holds ': ' or ' #' or starts"
+                        + " with a special character, or write the password apart (source: {uri: ..., password: file:PATH}).");
+    }
+
+    /** SnakeYAML problems that end in a piece of the file, and what to say instead. */
+    private static final Map<String, String> QUOTING_PROBLEMS = Map.of(
+            "found undefined alias", "found an undefined alias (a value that starts with *)",
+            "could not determine a constructor for the tag", "found an unknown tag (a value that starts with !)",
+            "found unknown escape character", "found an unknown escape sequence (a \\ in double quotes)",
+            "found character", "found a character that cannot start a value");
+    /** How SnakeYAML names a YAML token in a problem: '<block end>', <stream end>, ','. */
+    private static final String TOKEN = "'<[a-zA-Z ]+>'|<[a-zA-Z ]+>|'[^\\w\\s'\"]'";
+
+    /**
+     * SnakeYAML's problem without the pieces of the file it may quote: kept whole when it names at most YAML tokens,
+     * else cut at what it found.
+     */
+    private static String withoutQuotes(String problem) {
+        if (problem == null) return "it cannot be read";
+        String p = problem.strip();
+        for (Map.Entry<String, String> q : QUOTING_PROBLEMS.entrySet()) {
+            if (p.startsWith(q.getKey())) return q.getValue();
+        }
+        if (p.startsWith("found duplicate key ")) {
+            String key = p.substring("found duplicate key ".length());
+            return KEYS.contains(key) || CONN_KEYS.contains(key) ? p : "found a duplicate key";
+        }
+        if (p.replaceAll(TOKEN, "").matches("[a-zA-Z ,]+")) return p;
+        int but = p.indexOf(", but found");
+        if (but > 0 && p.substring(0, but).replaceAll(TOKEN, "").matches("[a-zA-Z0-9 ,-]+")) return p.substring(0, but) + ", but found something else";
+        return "it cannot be read";
     }
 
     private static String str(Map<?, ?> map, String key) {
@@ -230,10 +308,42 @@ public final class JobFile {
         return String.valueOf(v);
     }
 
-    private static long num(Map<?, ?> map, String key) {
-        Object v = map.get(key);
-        if (v instanceof Number n) return n.longValue();
-        throw bad(key, "a whole number");
+    private static int intValue(Map<?, ?> map, String text, String... path) {
+        return (int) whole(map, text, Integer.MIN_VALUE, Integer.MAX_VALUE, path);
+    }
+
+    private static long longValue(Map<?, ?> map, String text, String... path) {
+        return whole(map, text, Long.MIN_VALUE, Long.MAX_VALUE, path);
+    }
+
+    /**
+     * The whole number at path (a key of map, then keys below it), from min to max. Anything else is refused, quoted
+     * as the file writes it: a float is not cut to a whole number, nor a number too big for an int wrapped around
+     * (99999999999 became 1215752191), as a cast would.
+     */
+    private static long whole(Map<?, ?> map, String text, long min, long max, String... path) {
+        Object v = map.get(path[path.length - 1]);
+        if ((v instanceof Integer || v instanceof Long) && ((Number) v).longValue() >= min && ((Number) v).longValue() <= max) {
+            return ((Number) v).longValue();
+        }
+        throw new UserError("The job file's '" + String.join(".", path) + "' must be a whole number from " + min + " to " + max
+                + ", not '" + writtenAs(text, path).orElse(String.valueOf(v)) + "'.", "See config/job.example.yaml.");
+    }
+
+    /** The text of the scalar at path as the file writes it (1e3, not 1000.0), read again only for a message. */
+    private static java.util.Optional<String> writtenAs(String text, String... path) {
+        try {
+            Node node = new Compose(LoadSettings.builder().build()).composeString(text).orElse(null);
+            for (String key : path) {
+                if (!(node instanceof MappingNode m)) return java.util.Optional.empty();
+                node = m.getValue().stream()
+                        .filter(t -> t.getKeyNode() instanceof ScalarNode k && k.getValue().equals(key))
+                        .map(NodeTuple::getValueNode).findFirst().orElse(null);
+            }
+            return node instanceof ScalarNode sc ? java.util.Optional.of(sc.getValue()) : java.util.Optional.empty();
+        } catch (YamlEngineException e) {
+            return java.util.Optional.empty();
+        }
     }
 
     private static List<String> list(Map<?, ?> map, String key) {

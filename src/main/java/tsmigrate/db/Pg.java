@@ -137,9 +137,17 @@ public final class Pg {
     static CannotConnect explain(String side, ConnInfo ci, SQLException e) {
         String state = e.getSQLState() == null ? "" : e.getSQLState();
         String where = side + " " + ci.masked();
+        if ("08004".equals(state) && !ci.hasPassword() && String.valueOf(e.getMessage()).contains("password")) {
+            // PgJDBC's "The server requested SCRAM-based authentication, but no password was provided": a connection-rejected state
+            return new UserError("The " + where + " asks for a password, and none was given.",
+                    "Give it in the URI (postgresql://user:PASSWORD@host/db, percent-encoded), or in the job file as " + side
+                            + ": {uri: ..., password: file:PATH} (or password: ${env:NAME}), or in the environment variable PGPASSWORD,"
+                            + " or in ~/.pgpass (or the file PGPASSFILE names).", e);
+        }
         return switch (state) {
             case "28P01", "28000" -> new CannotConnect("The " + where + " refused the login of user '" + ci.user() + "': " + firstLine(e),
-                    "Check the user name and password in the " + side + " URI (or its password reference).", e);
+                    "Check the user name and password in the " + side + " URI, or its password reference in the job file, or PGPASSWORD"
+                            + " (taken when neither gives one).", e);
             case "3D000" -> new CannotConnect("The " + where + " has no database '" + ci.database() + "'.",
                     "Create it first (CREATE DATABASE), or fix the database name at the end of the URI.", e);
             case "08001", "08004", "08006" -> new CannotConnect("Cannot reach the " + where + ": " + firstLine(e),

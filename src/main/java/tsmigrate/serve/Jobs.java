@@ -48,6 +48,7 @@ public class Jobs {
                 throw new UserError("The job file names no " + (cfg.source == null ? "source" : "target") + ".",
                         "Give both source and target (see config/job.example.yaml).");
             }
+            cfg.usePgPassword(System.getenv());
             // Jobs run side by side, and a work dir serves one migration at a time: one of its own unless told.
             if (cfg.workDir.equals(JobConfig.DEFAULT_WORK_DIR)) cfg.workDir = inbox.toAbsolutePath().resolve("work").resolve(job);
             if (!name.equals(cfg.name + ".yaml") && cfg.name.equals("migration")) cfg.name = job;

@@ -74,4 +74,18 @@ class ApplicationConfigTest {
         UserError e = assertThrows(UserError.class, () -> JobFile.apply(job, new JobConfig()));
         assertTrue(e.getMessage().contains("Unknown step 'indexes'"), e.getMessage());
     }
+
+    @Test
+    void numbersOutOfRangeAreRefusedHereToo(@TempDir Path dir) throws Exception {
+        Path app = dir.resolve("application.yaml");
+        Files.writeString(app, "workers: 4294967298\n");
+        UserError e = assertThrows(UserError.class, () -> JobFile.apply(app, new JobConfig(), true));
+        assertTrue(e.getMessage().contains("'workers'") && e.getMessage().contains("4294967298"), e.getMessage());
+        for (String serve : new String[] {"concurrentJobs: 4294967297", "port: 2.5", "concurrentJobs: two"}) {
+            Files.writeString(app, "serve:\n  " + serve + "\n");
+            e = assertThrows(UserError.class, () -> JobFile.serveSettings(app));
+            String key = serve.substring(0, serve.indexOf(':'));
+            assertTrue(e.getMessage().contains(key) && e.getMessage().contains(serve.substring(key.length() + 2)), e.getMessage());
+        }
+    }
 }

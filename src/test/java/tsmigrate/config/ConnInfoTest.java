@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
 import java.util.Properties;
 
 import org.junit.jupiter.api.Test;
@@ -132,6 +133,50 @@ class ConnInfoTest {
     void refusesAnotherSchemeWithoutShowingThePassword() {
         UserError e = parseFails("mysql://alice:s3cret@db/shop");
         assertFalse(e.getMessage().contains("s3cret"), e.getMessage());
+    }
+
+    /** An unencoded '@' in the password: the host would be the rest of the password and the real host. */
+    @Test
+    void unencodedAtInThePasswordIsRefusedWithoutShowingAnyOfIt() {
+        UserError e = parseFails("postgresql://postgres:S3cr3t@XX@127.0.0.1:56201/src");
+        assertFalse(e.getMessage().contains("S3cr3t") || e.getMessage().contains("XX"), e.getMessage());
+        assertTrue(e.getMessage().contains("'@'"), e.getMessage());
+        assertTrue(e.hint().contains("%40"), e.hint());
+    }
+
+    @Test
+    void aTypoInTheSchemeDoesNotShowThePassword() {
+        UserError e = parseFails("postgresql//postgres:S3cr3tA@127.0.0.1:56201/src");
+        assertTrue(e.getMessage().contains("is not a PostgreSQL URI"), e.getMessage());
+        assertFalse(e.getMessage().contains("S3cr3tA"), e.getMessage());
+        assertTrue(e.getMessage().contains("postgresql://"), "says how it must start: " + e.getMessage());
+    }
+
+    @Test
+    void unencodedHashInThePasswordIsNamedAndNotShown() {
+        UserError e = parseFails("postgresql://postgres:S3c#r3t@127.0.0.1:56201/src");
+        assertFalse(e.getMessage().contains("S3c") || e.getMessage().contains("r3t"), e.getMessage());
+        assertTrue(e.getMessage().contains("'#'"), e.getMessage());
+        assertTrue(e.hint().contains("%23") && e.hint().contains("password:"), e.hint());
+    }
+
+    @Test
+    void unencodedQuestionMarkOrSlashInThePasswordIsNotShown() {
+        for (String uri : List.of("postgresql://postgres:S3c?r3t@127.0.0.1:56201/src", "postgresql://postgres:S3c/r3t@127.0.0.1:56201/src",
+                "postgresql://postgres:S3c/r3t@127.0.0.1/src", "postgresql://postgres:S3c%r3t@127.0.0.1/src")) {
+            UserError e = parseFails(uri);
+            assertFalse(e.getMessage().contains("S3c") || e.getMessage().contains("r3t"), e.getMessage());
+            assertFalse(e.hint().contains("S3c") || e.hint().contains("r3t"), e.hint());
+        }
+    }
+
+    @Test
+    void maskLooselyHidesEverythingThatMayBeUserInfo() {
+        assertEquals("postgresql//postgres:****@127.0.0.1:56201/src", ConnInfo.maskLoosely("postgresql//postgres:S3cr3tA@127.0.0.1:56201/src"));
+        assertEquals("mysql://u:****@h/db", ConnInfo.maskLoosely("mysql://u:pa@ss@h/db"));
+        assertFalse(ConnInfo.maskLoosely("postgresql:/u:S3c@r3t@h/db").contains("r3t"));
+        assertFalse(ConnInfo.maskLoosely("u:S3c@r3t@h/db").contains("r3t"));
+        assertFalse(ConnInfo.maskLoosely("host=h password=S3c@r3t user=u").contains("r3t"));
     }
 
     @Test

@@ -167,6 +167,43 @@ class JobFileTest {
         assertTrue(e.getMessage().matches("(?s).*line \\d+, column \\d+.*"), e.getMessage());
     }
 
+    /** A YAML syntax error names the file, line, column and problem, but quotes none of the file: it may hold a password. */
+    @Test
+    void yamlSyntaxErrorQuotesNothingOfTheFile() {
+        UserError e = loadFails("name: x\nsource: postgresql://postgres:S3cr3tYAML@127.0.0.1:56201/src: extra\n");
+        assertTrue(e.getMessage().contains("line 2, column 61"), e.getMessage());
+        assertTrue(e.getMessage().contains("mapping values are not allowed here"), e.getMessage());
+        for (String piece : List.of("S3cr3t", "3tY", "postgres:", "127.0.0.1", "56201", "src:", "extra")) {
+            assertFalse(e.getMessage().contains(piece), piece + " in: " + e.getMessage());
+        }
+
+        e = loadFails("source:\n  uri: postgresql://a@b/c\n  password: 'S3cr3tYAML2\nworkers: 2\n");
+        assertTrue(e.getMessage().matches("(?s).*line \\d+, column \\d+.*"), e.getMessage());
+        assertTrue(e.getMessage().contains("quoted scalar"), e.getMessage());
+        assertNoPieceOf("S3cr3t", e.getMessage());
+        assertFalse(e.getMessage().contains("AML2"), e.getMessage());
+    }
+
+    /** SnakeYAML's own problem text quotes pieces of the file in some errors: an escape, an alias, a tag, a character. */
+    @Test
+    void yamlProblemsThatQuoteTheFileAreShownWithoutTheQuote() {
+        for (String yaml : List.of("password: \"Zk\\\u017eQw\"\n", "password: *ZkQwX\n", "password: !ZkQwX y\n",
+                "password: @ZkQwX\n", "password: \"Zk\\xQwX\"\n", "password: |ZkQwX\n", "password: \"Zk\u0001QwX\"\n",
+                "password: !!int ZkQwX\n", "ZkQwX: 1\nZkQwX: 2\n")) {
+            UserError e = loadFails(yaml);
+            assertTrue(e.getMessage().contains("is not valid YAML"), e.getMessage());
+            assertNoPieceOf("Zk\u017eQwX", e.getMessage());
+            assertFalse(e.getMessage().contains("\u017e") || e.getMessage().contains("382"), e.getMessage()); // the escaped character, or its code point
+        }
+    }
+
+    /** Fails if text holds any 3 characters in a row of secret. */
+    private static void assertNoPieceOf(String secret, String text) {
+        for (int i = 0; i + 3 <= secret.length(); i++) {
+            assertFalse(text.contains(secret.substring(i, i + 3)), "'" + secret.substring(i, i + 3) + "' in: " + text);
+        }
+    }
+
     @Test
     void nonMappingDocumentIsRefused() {
         loadFails("- just\n- a list\n");
@@ -176,6 +213,26 @@ class JobFileTest {
     void textForANumberIsRefused() {
         UserError e = loadFails("workers: \"four\"\n");
         assertTrue(e.getMessage().contains("workers"), e.getMessage());
+    }
+
+    /** Numbers are read strictly: never wrapped into an int, nor cut to a whole number. The message quotes them as written. */
+    @Test
+    void numbersOutOfRangeOrNotWholeAreRefusedAsWritten() {
+        for (String[] kv : new String[][] {{"workers", "99999999999"}, {"workers", "4294967298"}, {"retries", "4294967296"},
+                {"workers", "2.5"}, {"workers", "1e3"}, {"leaseSeconds", "-2147483649"}, {"progressSeconds", "10.0"},
+                {"splitRows", "99999999999999999999"}, {"splitRows", "1.5"}, {"retryDelayMs", "9223372036854775808"}, {"maxRetryDelayMs", "0.5"}}) {
+            UserError e = loadFails(kv[0] + ": " + kv[1] + "\n");
+            assertTrue(e.getMessage().contains("'" + kv[0] + "'") && e.getMessage().contains(kv[1]), e.getMessage());
+        }
+    }
+
+    @Test
+    void numbersInRangeAreRead() throws IOException {
+        JobConfig cfg = load("workers: 256\nsplitRows: 5000000000\nretries: 0\nretryDelayMs: 9223372036854775807\n");
+        assertEquals(256, cfg.workers);
+        assertEquals(5_000_000_000L, cfg.splitRows);
+        assertEquals(0, cfg.retries);
+        assertEquals(Long.MAX_VALUE, cfg.retryDelayMs);
     }
 
     @Test

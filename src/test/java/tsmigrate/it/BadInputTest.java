@@ -69,6 +69,19 @@ class BadInputTest {
         assertFalse(r.all().contains("not-the-password"));
     }
 
+    /** The server asks for a password and none was given: say how to give one, not to check host and port. */
+    @Test
+    void noPasswordGivenSaysHowToGiveOne() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(System.getenv("PGPASSWORD") == null && System.getenv("PGPASSFILE") == null
+                && !Files.exists(Path.of(System.getProperty("user.home"), ".pgpass")), "a password is given by the environment here");
+        String[] dbs = Clusters.newPair("nopw");
+        String noPassword = "postgresql://" + Clusters.source().user() + "@" + Clusters.source().uri(dbs[0]).replaceFirst("^.*@", "");
+        Cli.Result r = migrate(noPassword, Clusters.target().uri(dbs[1]));
+        assertClean(r, TsMigrate.USAGE, "asks for a password");
+        assertTrue(r.err().contains("PGPASSWORD") && r.err().contains(".pgpass") && r.err().contains("password:"), r.err());
+        assertFalse(r.err().contains("Check host and port"), r.err());
+    }
+
     @Test
     void missingDatabase() {
         Cli.Result r = migrate(Clusters.source().uri("postgres"), Clusters.target().uri("no_such_db"));
@@ -91,6 +104,29 @@ class BadInputTest {
         Cli.Result r = migrate("mysql://u:secretpw@h/db", Clusters.target().uri("postgres"));
         assertClean(r, TsMigrate.USAGE, "is not a PostgreSQL URI");
         assertFalse(r.all().contains("secretpw"));
+    }
+
+    /** Passwords with an unencoded '@' or '#', and a typo in the scheme: no piece of the password in the message. */
+    @Test
+    void malformedUrisShowNoPieceOfThePassword() {
+        for (String uri : new String[] {"postgresql://postgres:S3cr3t@XX@127.0.0.1:56201/src", "postgresql//postgres:S3cr3tA@127.0.0.1:56201/src",
+                "postgresql://postgres:S3c#XXr3t@127.0.0.1:56201/src"}) {
+            Cli.Result r = migrate(uri, Clusters.target().uri("postgres"));
+            assertClean(r, TsMigrate.USAGE, "source connection");
+            assertFalse(r.all().contains("S3c") || r.all().contains("XX"), r.all());
+        }
+    }
+
+    /** picocli's own errors quote the arguments: a URI among them is shown masked. */
+    @Test
+    void mistypedFlagBeforeAUriDoesNotShowThePassword() {
+        Cli.Result r = Cli.run("migrate", "--sourc", "postgresql://u:S3cr3tP@h/db");
+        assertEquals(TsMigrate.USAGE, r.exit());
+        assertTrue(r.err().contains("--sourc") && r.err().contains("postgresql://u:****@h/db"), r.err());
+        r = Cli.run("migrate", "--workers", "postgresql://u:S3cr3tP@h/db");
+        assertEquals(TsMigrate.USAGE, r.exit());
+        assertTrue(r.err().contains("--workers"), r.err());
+        assertFalse(r.all().contains("S3cr3tP"), r.all());
     }
 
     @Test
@@ -169,5 +205,19 @@ class BadInputTest {
         Files.writeString(job, "source: postgresql://a@b/c\ntarget: postgresql://a@b/d\nwokers: 2\nchunk_interval: 1 day\n");
         Cli.Result r = Cli.run("migrate", "--job", job.toString());
         assertClean(r, TsMigrate.USAGE, "unknown keys: chunk_interval, wokers");
+    }
+
+    @Test
+    void jobYamlSyntaxErrorShowsLineAndColumnButNotThePassword() throws Exception {
+        Path job = work.resolve("leak.yaml");
+        Files.writeString(job, "name: leak\nsource: postgresql://postgres:S3cr3tYAML@127.0.0.1:56201/src: extra\n");
+        Cli.Result r = Cli.run("migrate", "--job", job.toString());
+        assertClean(r, TsMigrate.USAGE, "line 2, column 61");
+        assertFalse(r.all().contains("S3cr3t") || r.all().contains("3tYAML") || r.all().contains("extra"), r.all());
+
+        Files.writeString(job, "source:\n  uri: postgresql://postgres@127.0.0.1:56201/src\n  password: 'S3cr3tYAML2\nworkers: 2\n");
+        r = Cli.run("migrate", "--job", job.toString());
+        assertClean(r, TsMigrate.USAGE, "is not valid YAML");
+        assertFalse(r.all().contains("S3cr3t") || r.all().contains("3tYAML"), r.all());
     }
 }

@@ -141,6 +141,27 @@ class PgToolTest {
         assertFalse(Files.exists(Path.of(passfile)), "passfile still there after run()");
     }
 
+    /** PGPASSWORD reaches the tools as any other password: in the passfile, never in argv or their environment. */
+    @Test
+    void runPassesAPgPasswordInThePassfile() throws Exception {
+        Path report = dir.resolve("report.txt");
+        Path scratch = Files.createDirectories(dir.resolve("scratch"));
+        String body = "for a in \"$@\"; do printf 'ARG %s\\n' \"$a\"; done > '" + report + "'\n"
+                + "printf 'PGPASSWORD %s\\n' \"${PGPASSWORD-<unset>}\" >> '" + report + "'\n"
+                + "printf 'CONTENT %s\\n' \"$(cat \"$PGPASSFILE\")\" >> '" + report + "'\n";
+        PgTool tool = PgTool.locate("pg_dump", fakeTool("pg_dump (PostgreSQL) 15.19", body).toString());
+        tsmigrate.config.JobConfig cfg = new tsmigrate.config.JobConfig();
+        cfg.source = ConnInfo.parse("source", "postgresql://alice@db.example.com/shop");
+        cfg.usePgPassword(java.util.Map.of("PGPASSWORD", "fromEnv:1"));
+
+        assertEquals(0, tool.run(cfg.source, scratch, List.of("--schema-only")).exitCode());
+
+        List<String> lines = Files.readAllLines(report);
+        assertEquals("*:*:*:*:fromEnv\\:1", value(lines, "CONTENT "));
+        assertEquals("<unset>", value(lines, "PGPASSWORD "));
+        assertTrue(lines.stream().noneMatch(l -> l.startsWith("ARG ") && l.contains("fromEnv")), lines::toString);
+    }
+
     @Test
     void runLeavesNoFilesInTheScratchDir() throws Exception {
         Path scratch = Files.createDirectories(dir.resolve("scratch"));

@@ -67,4 +67,16 @@ class JobPathsTest {
         new Jobs(inbox, null).run(running.toString(), "own.yaml");
         assertTrue(Files.isRegularFile(inbox.resolve("work").resolve("own").resolve("report.md")), "the job's own work dir: inbox/work/<job>");
     }
+
+    /** A job file that is not valid YAML fails with error.txt naming line and column, quoting nothing of the file. */
+    @Test
+    void aJobWithAYamlSyntaxErrorFailsWithoutQuotingTheFile() throws Exception {
+        Path inbox = inbox();
+        Path running = Files.writeString(Files.createDirectories(inbox.resolve(".processing")).resolve("leak.yaml"),
+                "name: leak\nsource: postgresql://postgres:S3cr3tYAML@127.0.0.1:56201/src: extra\n");
+        org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> new Jobs(inbox, null).run(running.toString(), "leak.yaml"));
+        String why = Files.readString(inbox.resolve("failed").resolve("leak.error.txt"));
+        assertTrue(why.contains("line 2, column 61"), why);
+        assertFalse(why.contains("S3cr3t") || why.contains("3tYAML") || why.contains("extra"), why);
+    }
 }
