@@ -139,7 +139,7 @@ public final class Pg {
         String where = side + " " + ci.masked();
         if ("08004".equals(state) && !ci.hasPassword() && String.valueOf(e.getMessage()).contains("password")) {
             // PgJDBC's "The server requested SCRAM-based authentication, but no password was provided": a connection-rejected state
-            return new UserError("The " + where + " asks for a password, and none was given.",
+            return new CannotConnect("The " + where + " asks for a password, and none was given.",
                     "Give it in the URI (postgresql://user:PASSWORD@host/db, percent-encoded), or in the job file as " + side
                             + ": {uri: ..., password: file:PATH} (or password: ${env:NAME}), or in the environment variable PGPASSWORD,"
                             + " or in ~/.pgpass (or the file PGPASSFILE names).", e);
