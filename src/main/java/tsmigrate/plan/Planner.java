@@ -16,6 +16,7 @@ import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import tsmigrate.copy.Faults;
 import tsmigrate.db.Pg;
 import tsmigrate.run.MigrationRun;
 import tsmigrate.run.UserError;
@@ -214,8 +215,8 @@ public class Planner {
         Path dir = run.workDir.root().resolve(t.dirName());
         String[] time = timeColumn(c, run, t);
         List<String[]> ranges; // {predicate, range in words}
-        if (time != null) {
-            ranges = timeRanges(c, run, t, time[0], time[1], "t".equals(time[2]));
+        if (time != null && (ranges = timeRangesWithinTimestamps(c, run, t, time)) != null) {
+            // split by time; ranges set above
         } else if (t.estimatedRows > run.cfg.splitRows && (ranges = keyRanges(c, run, t)) != null) {
             // split by primary key; ranges set above
         } else {
@@ -299,6 +300,29 @@ public class Planner {
                 if (configured == null && !rs.getBoolean(4)) return null;
                 return new String[] {rs.getString(1), type, rs.getBoolean(3) ? "t" : "f"};
             }
+        }
+    }
+
+    /**
+     * Time ranges, or null when the column's values reach past the last timestamp (294276 AD), where stepping
+     * through them overflows: such a table is then split as if it had no time column.
+     */
+    private static List<String[]> timeRangesWithinTimestamps(Connection c, MigrationRun run, TableInfo t, String[] time) throws SQLException {
+        // The planner may read in the transaction that holds the exported snapshot: an error must not end it.
+        java.sql.Savepoint sp = c.getAutoCommit() ? null : c.setSavepoint();
+        try {
+            List<String[]> ranges = timeRanges(c, run, t, time[0], time[1], "t".equals(time[2]));
+            if (sp != null) c.releaseSavepoint(sp);
+            return ranges;
+        } catch (SQLException e) {
+            if (!"22008".equals(e.getSQLState())) throw e; // datetime_field_overflow
+            if (sp != null) c.rollback(sp);
+            run.warn("plan: " + t.qualified() + ": the values of " + time[0] + " reach the end of the timestamp range, so it is not"
+                    + " split by time (" + Faults.firstLine(e) + ")");
+            t.timeColumn = null;
+            t.timeType = null;
+            t.highWater = null;
+            return null;
         }
     }
 
