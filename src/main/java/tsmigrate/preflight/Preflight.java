@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,6 +33,12 @@ public class Preflight {
         }
         run.workDirLease = tsmigrate.run.WorkDirLease.take(run.workDir, run.state.migrationId,
                 run.cfg.source.masked() + " -> " + run.cfg.target.masked());
+        // ours now: what a killed run of it left beside pg_dump or pg_restore goes (its passfile holds the password)
+        try {
+            tsmigrate.schema.PgTool.removeLeftovers(run.workDir.root());
+        } catch (java.io.IOException e) {
+            run.warn("preflight: cannot clear what an earlier run left in the work dir: " + e.getMessage());
+        }
         try (Connection src = Pg.connect("source", run.cfg.source); Connection tgt = Pg.connect("target", run.cfg.target)) {
             run.sourceMajor = Pg.serverMajor(src);
             run.targetMajor = Pg.serverMajor(tgt);
@@ -50,6 +57,7 @@ public class Preflight {
             Planner.validateSelection(src, run);
             if (run.runs("data")) tsmigrate.largeobjects.LargeObjects.checkReadable(src);
             if (run.runs("data")) checkRowSecurity(run, src);
+            if (run.runs("pre-data") || run.runs("data")) checkLeftOutSchemas(run, src, srcTs != null);
             if (run.runs("hypertables")) tsmigrate.timescale.TimescaleSteps.validateConfig(src, tgt, run.cfg);
             if (run.runs("preflight")) {
                 for (String w : tsmigrate.timescale.TimescaleSteps.preflightWarnings(src, tgt)) run.warn("preflight: " + w);
@@ -136,6 +144,33 @@ public class Preflight {
                 + tables.size() + " table(s) of the earlier attempt, e.g. " + String.join(", ", tables.subList(0, Math.min(5, tables.size())))
                 + ". Nothing was changed.", "Drop the target database and create it again (or migrate into a new one), then run"
                 + " migrate without --restart: a new database holds no saved progress.");
+    }
+
+    /** tsmigrate's state tables: a source that was itself the target of a migration has them, and they are not data. */
+    private static final Set<String> STATE_TABLES = Set.of("migration", "step", "source_table", "chunk", "large_object");
+
+    /**
+     * The procedure leaves out the schemas named _timescaledb* (TimescaleDB's internals), and tsmigrate its own
+     * state's schema. A source without TimescaleDB whose schema has such a name, or whose schema tsmigrate holds
+     * other tables, would lose them without a word: refused, to be renamed first.
+     */
+    private static void checkLeftOutSchemas(MigrationRun run, Connection src, boolean sourceHasTimescale) throws SQLException {
+        List<String> lost = new ArrayList<>();
+        try (java.sql.Statement st = src.createStatement(); java.sql.ResultSet rs = st.executeQuery("SELECT n.nspname, c.relname"
+                + " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                + " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND (n.nspname = 'tsmigrate' OR n.nspname LIKE '\\_timescaledb%')"
+                + " ORDER BY 1, 2")) {
+            while (rs.next()) {
+                String schema = rs.getString(1);
+                boolean leftOutOnPurpose = schema.equals(StateStore.SCHEMA) ? STATE_TABLES.contains(rs.getString(2)) : sourceHasTimescale;
+                if (!leftOutOnPurpose) lost.add(Pg.qualified(schema, rs.getString(2)));
+            }
+        }
+        if (lost.isEmpty()) return;
+        throw new UserError("The source has " + lost.size() + " relation(s) in schemas that a migration leaves out, e.g. "
+                + String.join(", ", lost.subList(0, Math.min(5, lost.size()))) + ": the schema tsmigrate is tsmigrate's own state on the"
+                + " target, and schemas named _timescaledb* are TimescaleDB's internals (left out even without TimescaleDB).",
+                "Rename the schema on the source (ALTER SCHEMA ... RENAME TO ...), then run again.");
     }
 
     /** Row-level security would make the export fail (row_security is off in every session): say so before anything is written. */

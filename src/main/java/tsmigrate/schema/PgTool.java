@@ -18,7 +18,8 @@ import tsmigrate.run.WorkDir;
 
 /**
  * pg_dump and pg_restore as child processes. The password travels in a private passfile named by
- * PGPASSFILE, never in argv, where any local user could read it with ps.
+ * PGPASSFILE, never in argv, where any local user could read it with ps. The passfile is deleted when the tool
+ * ends; one a killed JVM left is deleted by the next run ({@link #removeLeftovers}).
  */
 public final class PgTool {
     private static final Pattern VERSION = Pattern.compile("\\(PostgreSQL\\) (\\d+)(?:\\.(\\d+))?");
@@ -122,11 +123,11 @@ public final class PgTool {
         if (appName != null) env.put("PGAPPNAME", appName);
         env.putAll(extraEnv);
         if (conn.hasPassword()) {
-            passfile = Files.createTempFile(scratchDir, ".pgpass", "", java.nio.file.attribute.PosixFilePermissions.asFileAttribute(WorkDir.FILE));
+            passfile = Files.createTempFile(scratchDir, scratchPrefix("pgpass"), "", java.nio.file.attribute.PosixFilePermissions.asFileAttribute(WorkDir.FILE));
             Files.writeString(passfile, "*:*:*:*:" + escapePassfile(conn.password()) + "\n");
             env.put("PGPASSFILE", passfile.toString());
         }
-        Path errFile = Files.createTempFile(scratchDir, "." + name, ".stderr", java.nio.file.attribute.PosixFilePermissions.asFileAttribute(WorkDir.FILE));
+        Path errFile = Files.createTempFile(scratchDir, scratchPrefix(name), ".stderr", java.nio.file.attribute.PosixFilePermissions.asFileAttribute(WorkDir.FILE));
         try {
             pb.redirectErrorStream(false).redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(errFile.toFile());
             Process p = pb.start();
@@ -157,6 +158,32 @@ public final class PgTool {
         cmd.addAll(args);
         cmd.add("--dbname=" + conn.uriWithoutPassword());
         return cmd;
+    }
+
+    /** ".<what>-<pid>-": scratch files name the JVM that made them, for {@link #removeLeftovers}. */
+    static String scratchPrefix(String what) {
+        return "." + what + "-" + ProcessHandle.current().pid() + "-";
+    }
+
+    /** Passfiles, stderr files and schema dumps in the work dir, by the pid of the JVM that made them. */
+    private static final Pattern LEFTOVER = Pattern.compile("\\.(?:pgpass|pg_dump|pg_restore)-(\\d+)-.*|(?:pre|post)-data-(\\d+)\\.dump");
+
+    /**
+     * Removes what a killed JVM left in the work dir while pg_dump or pg_restore ran: above all the passfile, the
+     * password in clear (0600, but not to be kept). Only files of processes that are gone: several instances of a
+     * migration may share the dir.
+     */
+    public static void removeLeftovers(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) return;
+        try (var files = Files.list(dir)) {
+            for (Path f : files.toList()) {
+                java.util.regex.Matcher m = LEFTOVER.matcher(f.getFileName().toString());
+                if (!m.matches()) continue;
+                long pid = Long.parseLong(m.group(1) != null ? m.group(1) : m.group(2));
+                if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) continue;
+                Files.deleteIfExists(f);
+            }
+        }
     }
 
     /** .pgpass fields escape ':' and '\' with a backslash. */

@@ -196,4 +196,30 @@ class PgToolTest {
         return lines.stream().filter(l -> l.startsWith(prefix)).map(l -> l.substring(prefix.length()))
                 .findFirst().orElseThrow(() -> new AssertionError("no " + prefix + "in " + lines));
     }
+
+    /**
+     * A JVM killed while pg_dump or pg_restore ran leaves their passfile (the password in clear, 0600) and stderr
+     * file in the work dir, and pre-data's dump: the next run removes those of dead processes, not a live one's.
+     */
+    @Test
+    void leftoversOfDeadProcessesAreRemoved(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        long dead = gone.pid();
+        long live = ProcessHandle.current().pid();
+        List<String> names = List.of(".pgpass-" + dead + "-1", ".pg_dump-" + dead + "-2.stderr", "pre-data-" + dead + ".dump",
+                ".pgpass-" + live + "-3", ".pg_restore-" + live + "-4.stderr", "pre-data-" + live + ".dump", "migration.id", ".pgpass-x");
+        for (String n : names) Files.writeString(dir.resolve(n), "x");
+        PgTool.removeLeftovers(dir);
+        try (var left = Files.list(dir)) {
+            assertEquals(java.util.Set.of(".pgpass-" + live + "-3", ".pg_restore-" + live + "-4.stderr", "pre-data-" + live + ".dump",
+                    "migration.id", ".pgpass-x"), left.map(p -> p.getFileName().toString()).collect(java.util.stream.Collectors.toSet()));
+        }
+    }
+
+    /** The passfile and stderr file carry the JVM's pid, so that a later run can tell whether their owner is gone. */
+    @Test
+    void scratchFilesNameTheirProcess() {
+        assertTrue(PgTool.scratchPrefix("pgpass").startsWith(".pgpass-" + ProcessHandle.current().pid() + "-"));
+    }
 }
