@@ -57,6 +57,12 @@ public final class Clusters {
         }
     }
 
+    /** A role of the whole cluster (so made once for all tests): with a password it can log in. */
+    public static void ensureRole(EmbeddedCluster c, String role, String password) throws SQLException {
+        runSql(c, "postgres", "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" + role + "') THEN CREATE ROLE " + role
+                + (password == null ? "" : " LOGIN PASSWORD '" + password + "'") + "; END IF; END $$");
+    }
+
     public static String resource(String path) {
         try (var in = Clusters.class.getResourceAsStream(path)) {
             if (in == null) throw new IllegalArgumentException("no resource " + path);

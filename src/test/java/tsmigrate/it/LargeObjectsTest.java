@@ -101,10 +101,8 @@ class LargeObjectsTest {
     @Test
     void aSourceRoleThatCannotReadEveryLargeObjectIsToldBeforeAnythingIsWritten() throws Exception {
         String[] dbs = Clusters.newPair("lo");
+        Clusters.ensureRole(Clusters.source(), "lo_reader", "lo-pw");
         Clusters.runSql(Clusters.source(), dbs[0], """
-                DO $$ BEGIN
-                  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'lo_reader') THEN CREATE ROLE lo_reader LOGIN PASSWORD 'lo-pw'; END IF;
-                END $$;
                 GRANT CONNECT ON DATABASE %s TO lo_reader;
                 SELECT lo_from_bytea(0, 'readable');
                 SELECT lo_from_bytea(0, 'not readable');

@@ -23,10 +23,9 @@ class RowSecurityTest {
     @Test
     void rowsHiddenByRowLevelSecurityAreNeverSilentlyLeftOut() throws Exception {
         String[] dbs = Clusters.newPair("rls");
+        Clusters.ensureRole(Clusters.source(), "rls_app", "rls-pw");
+        Clusters.ensureRole(Clusters.target(), "rls_app", null); // the dump grants to it
         Clusters.runSql(Clusters.source(), dbs[0], """
-                DO $$ BEGIN
-                  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rls_app') THEN CREATE ROLE rls_app LOGIN PASSWORD 'rls-pw'; END IF;
-                END $$;
                 GRANT ALL ON DATABASE %s TO rls_app;
                 GRANT ALL ON SCHEMA public TO rls_app;
                 SET ROLE rls_app;
@@ -37,10 +36,6 @@ class RowSecurityTest {
                 CREATE POLICY p ON rls USING (owner = 'u1');
                 RESET ROLE;
                 """.formatted(dbs[0]));
-        Clusters.runSql(Clusters.target(), dbs[1], """
-                DO $$ BEGIN
-                  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rls_app') THEN CREATE ROLE rls_app; END IF;
-                END $$;""");
         String source = "postgresql://rls_app:rls-pw@127.0.0.1:" + Clusters.source().port() + "/" + dbs[0];
         Cli.Result r = Cli.run("migrate", "--source", source, "--target", Clusters.target().uri(dbs[1]), "--work-dir", work.toString());
         assertEquals(2, r.exit(), r.all());
