@@ -124,7 +124,7 @@ class ServerDownTest {
     }
 
     /** One side (its own cluster, so the shared ones stay up) crashes mid-data and is back 3 s later. */
-    private static void downForSecondsMidData(boolean sourceGoesDown) throws Exception {
+    private void downForSecondsMidData(boolean sourceGoesDown) throws Exception {
         try (EmbeddedCluster down = EmbeddedCluster.start(sourceGoesDown ? "down-src" : "down-tgt")) {
             EmbeddedCluster source = sourceGoesDown ? down : Clusters.source();
             EmbeddedCluster target = sourceGoesDown ? Clusters.target() : down;
