@@ -64,8 +64,11 @@ public final class TsMigrate implements Callable<Integer> {
     static int badArguments(CommandLine.ParameterException e, String[] args) {
         String message = e.getMessage();
         for (String a : args) {
-            String masked = ConnInfo.maskLoosely(a);
-            if (!masked.equals(a)) message = message.replace(a, masked);
+            // picocli may quote the whole argument, or only the value after '=' of --option=value
+            for (String part : new String[] {a, a.substring(a.indexOf('=') + 1)}) {
+                String masked = ConnInfo.maskLoosely(part);
+                if (!masked.equals(part)) message = message.replace(part, masked);
+            }
         }
         PrintWriter err = e.getCommandLine().getErr();
         err.println(message);

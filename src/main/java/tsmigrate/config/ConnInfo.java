@@ -184,9 +184,9 @@ public final class ConnInfo {
         return sb.toString();
     }
 
-    /** What is shown to people: the password, if any, as ****. */
+    /** What is shown to people: the password, if any, as ****, and so the client key's sslpassword. */
     public String masked() {
-        String u = uriWithoutPassword();
+        String u = uriWithoutPassword().replaceAll("([?&]sslpassword=)[^&]*", "$1****");
         return password == null ? u : u.replaceFirst("@", ":****@");
     }
 

@@ -133,5 +133,10 @@ public final class JobConfig {
         if (progressSeconds < 1) {
             throw new tsmigrate.run.UserError("progressSeconds must be at least 1.", "Pass --progress-interval N with N >= 1.");
         }
+        // a negative pause would end a worker in the middle of a fault (Thread.sleep refuses it)
+        if (retryDelayMs < 0 || maxRetryDelayMs < retryDelayMs || maxRetryDelayMs > 3_600_000) {
+            throw new tsmigrate.run.UserError("retryDelayMs must be at least 0, and maxRetryDelayMs from retryDelayMs to 3600000 (an hour); not "
+                    + retryDelayMs + " and " + maxRetryDelayMs + ".", "Fix retryDelayMs / maxRetryDelayMs in the job file or config/application.yaml.");
+        }
     }
 }

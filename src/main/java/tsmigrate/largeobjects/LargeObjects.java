@@ -241,8 +241,9 @@ public class LargeObjects {
                 c.rollback();
                 c.setAutoCommit(true);
             }
-        } catch (SQLException ignored) {
-            // a broken connection is not kept
+        } catch (SQLException | RuntimeException broken) {
+            // a broken driver state throws unchecked exceptions too: the connection is not kept, and the first error stands
+            Pg.closeQuietly(c);
         }
     }
 
@@ -283,7 +284,7 @@ public class LargeObjects {
                         String source = src == null ? row.sourceFingerprint() : goneOnSource.contains(row.oid()) ? "missing" : print(in, row.oid(), buf, md, "source");
                         String target = goneOnTarget.contains(row.oid()) ? "missing" : print(out, row.oid(), buf, md, "target");
                         boolean ok = source.equals(target);
-                        run.state.largeObjectVerified(tgt, row.oid(), source, target, ok);
+                        run.state.largeObjectVerified(tgt, row.oid(), target, ok);
                         checked++;
                         if (ok) verified++;
                         else mismatches.add("large object " + row.oid() + ": source " + describe(source) + ", target " + describe(target));

@@ -96,7 +96,13 @@ public final class Migration {
                 Thread.currentThread().interrupt();
             }
         }, "tsmigrate-stop");
-        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            Runtime.getRuntime().addShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+            // asked to stop before it began (serve: a job still queued when SIGTERM came): nothing to undo
+            pool.shutdownNow();
+            throw new Interrupted();
+        }
         long t0 = System.currentTimeMillis();
         // While Camel starts (~0.5 s of CPU), open the first connections and find pg_dump and pg_restore, on the
         // other core: preflight then finds them ready. A failure waits for preflight, which reports it as ever.
@@ -119,11 +125,14 @@ public final class Migration {
                     // A step that failed while a stop was requested was most likely stopped by it: Ctrl-C at a
                     // terminal also reaches pg_dump and pg_restore, which may exit with an error before we stop them.
                     if (cause instanceof Interrupted || run.stopping) {
+                        recordEnd(run, step, "stopped on request");
                         LOG.warn("step {}: stopped on request", step == null ? "?" : step);
                         LOG.debug("step {} ended with: {}", step, cause.toString());
                         writeReport(run, System.currentTimeMillis() - t0);
                         throw cause instanceof Interrupted stop ? stop : new Interrupted();
                     }
+                    // not when the cause is a lost server: another connection would only wait for its timeout
+                    if (!tsmigrate.copy.Faults.isTransient(cause)) recordEnd(run, step, String.valueOf(cause.getMessage()));
                     LOG.error("step {}: failed after {}", step == null ? "?" : step,
                             step == null ? "" : Durations.format(System.currentTimeMillis() - run.stepTimes().get(step)[0]));
                     writeReport(run, System.currentTimeMillis() - t0);
@@ -153,6 +162,19 @@ public final class Migration {
             } catch (IllegalStateException alreadyShuttingDown) {
                 // the hook is running: it is waiting for this very countDown
             }
+        }
+    }
+
+    /**
+     * A step that ended the run is recorded as failed, with why (a stop too: 'failed' makes a schema step redo its
+     * work), so that status does not show it 'running' like a live run's. Best effort: the target may be what failed.
+     */
+    private static void recordEnd(MigrationRun run, String step, String why) {
+        if (step == null) return;
+        try (java.sql.Connection c = run.state.connect()) {
+            if (run.state.exists(c)) run.state.stepFailed(c, step, why);
+        } catch (Exception e) {
+            LOG.debug("cannot record how step {} ended: {}", step, e.toString());
         }
     }
 

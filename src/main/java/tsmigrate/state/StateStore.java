@@ -335,14 +335,14 @@ public final class StateStore implements AutoCloseable {
         return out;
     }
 
-    public void largeObjectVerified(Connection c, long oid, String sourceFingerprint, String targetFingerprint, boolean ok) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.large_object SET state = ?, source_fingerprint = ?,"
+    /** The source fingerprint stays the one the copy took: a verify against the source as it is now must not replace it. */
+    public void largeObjectVerified(Connection c, long oid, String targetFingerprint, boolean ok) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.large_object SET state = ?,"
                 + " target_fingerprint = ?, updated_at = now() WHERE migration = ? AND lo_oid = CAST(? AS bigint)::oid")) {
             ps.setString(1, ok ? "verified" : "mismatch");
-            ps.setString(2, sourceFingerprint);
-            ps.setString(3, targetFingerprint);
-            ps.setString(4, migrationId);
-            ps.setLong(5, oid);
+            ps.setString(2, targetFingerprint);
+            ps.setString(3, migrationId);
+            ps.setLong(4, oid);
             ps.executeUpdate();
         }
     }

@@ -291,4 +291,12 @@ class ConnInfoTest {
     void maskLooselyLeavesStringsWithoutPasswordAlone() {
         assertEquals("host=db user=alice", ConnInfo.maskLoosely("host=db user=alice"));
     }
+
+    /** sslpassword unlocks the client key: a secret too, never shown. */
+    @Test
+    void sslPasswordIsMasked() {
+        ConnInfo c = ConnInfo.parse("source", "postgresql://alice:pw@db/shop?sslmode=verify-full&sslpassword=k3yS3cret&sslkey=/k.pem");
+        assertFalse(c.masked().contains("k3yS3cret"), c.masked());
+        assertTrue(c.masked().contains("sslpassword=****") && c.masked().contains("sslkey="), c.masked());
+    }
 }

@@ -127,6 +127,19 @@ class BadInputTest {
         assertEquals(TsMigrate.USAGE, r.exit());
         assertTrue(r.err().contains("--workers"), r.err());
         assertFalse(r.all().contains("S3cr3tP"), r.all());
+        // --option=value: picocli quotes only the value
+        r = Cli.run("migrate", "--workers=postgresql://u:S3cr3tP@h/db");
+        assertEquals(TsMigrate.USAGE, r.exit());
+        assertFalse(r.all().contains("S3cr3tP"), r.all());
+    }
+
+    @Test
+    void aNegativeRetryDelayIsRefused() throws Exception {
+        Path job = work.resolve("job.yaml");
+        java.nio.file.Files.writeString(job, "source: postgresql://u@h/db\ntarget: postgresql://u@h/db2\nretryDelayMs: -5\n");
+        Cli.Result r = Cli.run("migrate", "--job", job.toString());
+        assertEquals(TsMigrate.USAGE, r.exit(), r.all());
+        assertTrue(r.err().contains("retryDelayMs must be at least 0"), r.err());
     }
 
     @Test

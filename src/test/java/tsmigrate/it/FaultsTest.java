@@ -147,6 +147,9 @@ class FaultsTest {
             rs.next();
             assertEquals(24 * 3, rs.getLong(1), "the three other days are there");
         }
+        // status tells it too: the data step failed, with why (it used to stay 'running', like a live run's)
+        Cli.Result status = Cli.run("status", "--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]));
+        assertTrue(status.out().lines().anyMatch(l -> l.matches("\\s*data\\s+failed\\s.*1 chunk\\(s\\) failed.*")), status.out());
     }
 
     /**
