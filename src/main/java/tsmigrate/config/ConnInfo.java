@@ -172,21 +172,28 @@ public final class ConnInfo {
         return p;
     }
 
-    /** The URI for child processes (pg_dump, pg_restore): everything but the password. */
+    /** The URI for child processes (pg_dump, pg_restore): everything but the secrets (password, sslpassword). */
     public String uriWithoutPassword() {
         StringBuilder sb = new StringBuilder("postgresql://").append(enc(user)).append('@');
         sb.append(host.contains(":") ? "[" + host + "]" : enc(host)).append(':').append(port).append('/').append(enc(database));
         String sep = "?";
         for (Map.Entry<String, String> e : params.entrySet()) {
+            if (e.getKey().equals("sslpassword")) continue;
             sb.append(sep).append(enc(e.getKey())).append('=').append(enc(e.getValue()));
             sep = "&";
         }
         return sb.toString();
     }
 
+    /** The passphrase of the client key (sslpassword), or null: a secret like the password. */
+    public String sslPassword() {
+        return params.get("sslpassword");
+    }
+
     /** What is shown to people: the password, if any, as ****, and so the client key's sslpassword. */
     public String masked() {
-        String u = uriWithoutPassword().replaceAll("([?&]sslpassword=)[^&]*", "$1****");
+        String u = uriWithoutPassword();
+        if (sslPassword() != null) u += (u.contains("?") ? "&" : "?") + "sslpassword=****";
         return password == null ? u : u.replaceFirst("@", ":****@");
     }
 

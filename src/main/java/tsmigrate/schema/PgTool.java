@@ -127,6 +127,13 @@ public final class PgTool {
             Files.writeString(passfile, "*:*:*:*:" + escapePassfile(conn.password()) + "\n");
             env.put("PGPASSFILE", passfile.toString());
         }
+        Path serviceFile = null;
+        if (conn.sslPassword() != null) {
+            // libpq has no environment variable for it: a private service file holds it (see command())
+            serviceFile = Files.createTempFile(scratchDir, scratchPrefix("pgservice"), "", java.nio.file.attribute.PosixFilePermissions.asFileAttribute(WorkDir.FILE));
+            Files.writeString(serviceFile, "[" + SERVICE + "]\nsslpassword=" + conn.sslPassword().replace("\n", "") + "\n");
+            env.put("PGSERVICEFILE", serviceFile.toString());
+        }
         Path errFile = Files.createTempFile(scratchDir, scratchPrefix(name), ".stderr", java.nio.file.attribute.PosixFilePermissions.asFileAttribute(WorkDir.FILE));
         try {
             pb.redirectErrorStream(false).redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(errFile.toFile());
@@ -148,6 +155,7 @@ public final class PgTool {
         } finally {
             Files.deleteIfExists(errFile);
             if (passfile != null) Files.deleteIfExists(passfile);
+            if (serviceFile != null) Files.deleteIfExists(serviceFile);
         }
     }
 
@@ -156,9 +164,14 @@ public final class PgTool {
         List<String> cmd = new ArrayList<>();
         cmd.add(path);
         cmd.addAll(args);
-        cmd.add("--dbname=" + conn.uriWithoutPassword());
+        String uri = conn.uriWithoutPassword();
+        if (conn.sslPassword() != null) uri += (uri.contains("?") ? "&" : "?") + "service=" + SERVICE;
+        cmd.add("--dbname=" + uri);
         return cmd;
     }
+
+    /** The section of the private service file that carries the sslpassword. */
+    private static final String SERVICE = "tsmigrate";
 
     /** ".<what>-<pid>-": scratch files name the JVM that made them, for {@link #removeLeftovers}. */
     static String scratchPrefix(String what) {
@@ -166,7 +179,7 @@ public final class PgTool {
     }
 
     /** Passfiles, stderr files and schema dumps in the work dir, by the pid of the JVM that made them. */
-    private static final Pattern LEFTOVER = Pattern.compile("\\.(?:pgpass|pg_dump|pg_restore)-(\\d+)-.*|(?:pre|post)-data-(\\d+)\\.dump");
+    private static final Pattern LEFTOVER = Pattern.compile("\\.(?:pgpass|pgservice|pg_dump|pg_restore)-(\\d+)-.*|(?:pre|post)-data-(\\d+)\\.dump");
 
     /**
      * Removes what a killed JVM left in the work dir while pg_dump or pg_restore ran: above all the passfile, the

@@ -141,6 +141,31 @@ class PgToolTest {
         assertFalse(Files.exists(Path.of(passfile)), "passfile still there after run()");
     }
 
+    /** The client key's sslpassword is a secret too: in a private service file (PGSERVICEFILE), never in argv. */
+    @Test
+    void runPassesTheSslPasswordOnlyInAPrivateServiceFile() throws Exception {
+        Path report = dir.resolve("report-ssl.txt");
+        Path scratch = Files.createDirectories(dir.resolve("scratch-ssl"));
+        String body = "out='" + report + "'\n"
+                + "for a in \"$@\"; do printf 'ARG %s\\n' \"$a\"; done > \"$out\"\n"
+                + "printf 'SERVICEFILE %s\\n' \"$PGSERVICEFILE\" >> \"$out\"\n"
+                + "printf 'MODE %s\\n' \"$(stat -c %A \"$PGSERVICEFILE\")\" >> \"$out\"\n"
+                + "printf 'CONTENT %s\\n' \"$(tr '\\n' '|' < \"$PGSERVICEFILE\")\" >> \"$out\"\n"
+                + "exit 0";
+        PgTool tool = PgTool.locate("pg_dump", fakeTool("pg_dump (PostgreSQL) 15.19", body).toString());
+        ConnInfo c = ConnInfo.parse("source", "postgresql://alice@db.example.com:5433/shop?sslmode=verify-full&sslkey=%2Fk.pem&sslpassword=k3y%20S3cret");
+
+        PgTool.Result r = tool.run(c, scratch, List.of("--schema-only"));
+
+        assertEquals(0, r.exitCode(), r.stderr());
+        List<String> lines = Files.readAllLines(report);
+        assertEquals(List.of("--schema-only", "--dbname=postgresql://alice@db.example.com:5433/shop?sslmode=verify-full&sslkey=%2Fk.pem&service=tsmigrate"),
+                lines.stream().filter(l -> l.startsWith("ARG ")).map(l -> l.substring(4)).toList());
+        assertEquals("[tsmigrate]|sslpassword=k3y S3cret|", value(lines, "CONTENT "));
+        assertEquals("-rw-------", value(lines, "MODE "));
+        assertFalse(Files.exists(Path.of(value(lines, "SERVICEFILE "))), "service file still there after run()");
+    }
+
     /** PGPASSWORD reaches the tools as any other password: in the passfile, never in argv or their environment. */
     @Test
     void runPassesAPgPasswordInThePassfile() throws Exception {
