@@ -66,8 +66,7 @@ public class Jobs {
             LOG.info("job {}: done", job);
             return "done/" + name;
         } catch (Migration.Interrupted stopped) {
-            LOG.warn("job {}: stopped with serve; back in the inbox, it resumes when serve starts again", job);
-            return name;
+            return whereAStoppedJobGoes(inbox, job, name);
         } catch (Exception e) {
             Throwable cause = e instanceof Migration.MigrationFailed mf ? mf.getCause() : e;
             String step = e instanceof Migration.MigrationFailed mf ? mf.step : null;
@@ -80,6 +79,22 @@ public class Jobs {
             LOG.warn("job {}: failed: {}", job, firstLine(cause.getMessage()));
             throw new JobFailed(job); // Camel moves the job file to failed/
         }
+    }
+
+    /**
+     * A job stopped with serve goes back into the inbox, to resume at the next start; but a file of its name dropped
+     * meanwhile is newer and must not be replaced (the move would delete it): then it goes to failed/, saying so.
+     */
+    static String whereAStoppedJobGoes(Path inbox, String job, String name) throws IOException {
+        if (!Files.exists(inbox.resolve(name))) {
+            LOG.warn("job {}: stopped with serve; back in the inbox, it resumes when serve starts again", job);
+            return name;
+        }
+        Path failed = Files.createDirectories(inbox.resolve("failed"));
+        WorkDir.writePrivate(failed.resolve(job + ".error.txt"), "Job " + job + " was stopped with serve (it resumes when run again),"
+                + " but a newer file of its name was dropped into the inbox meanwhile, which runs instead. This one is kept here.\n");
+        LOG.warn("job {}: stopped with serve; a newer file of its name is in the inbox, so this one goes to failed/", job);
+        return "failed/" + name;
     }
 
     private static String firstLine(String s) {

@@ -24,9 +24,37 @@ public final class Server {
         main.run();
     }
 
+    /** The inboxes this process serves, each held by an OS lock on its .serve.lock for as long as the process lives. */
+    private static final java.util.Map<Path, java.nio.channels.FileLock> HELD = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** One serve per inbox: refuses when another process (or this one) already watches it. */
+    static void holdInbox(Path inbox) throws java.io.IOException {
+        Path real = inbox.toRealPath();
+        if (HELD.containsKey(real)) throw anotherServe(inbox);
+        java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(real.resolve(".serve.lock"),
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+        java.nio.channels.FileLock lock;
+        try {
+            lock = ch.tryLock();
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            lock = null;
+        }
+        if (lock == null) {
+            ch.close();
+            throw anotherServe(inbox);
+        }
+        HELD.put(real, lock); // kept open: the lock ends with the process, however it ends
+    }
+
+    private static UserError anotherServe(Path inbox) {
+        return new UserError("Another serve is watching the inbox " + inbox.toAbsolutePath() + ".",
+                "Stop it first, or give this one another --inbox: two would take each other's running jobs.");
+    }
+
     public static Main configure(Path inbox, int concurrentJobs, Path defaults, Path routesDir, int port) throws Exception {
         if (concurrentJobs < 1) throw new UserError("concurrentJobs must be at least 1.", "Pass --concurrent-jobs N with N >= 1.");
         Jobs.ensureDirs(inbox);
+        holdInbox(inbox); // before taking anything from .processing/: those could be another serve's running jobs
         Jobs.requeueInterrupted(inbox);
         if (defaults != null && !Files.isReadable(defaults)) {
             throw new UserError("Cannot read the configuration " + defaults + ".", "Pass --config with a readable application.yaml.");
