@@ -130,12 +130,27 @@ public class Planner {
      * policies (not the owner, or FORCE ROW LEVEL SECURITY) and the role is neither superuser nor BYPASSRLS.
      */
     public static List<String> hiddenByRowSecurity(Connection c, MigrationRun run) throws SQLException {
-        if ("t".equals(Pg.queryString(c, "SELECT rolsuper OR rolbypassrls FROM pg_catalog.pg_roles WHERE rolname = current_user"))) {
-            return List.of();
-        }
+        if (bypassesRowSecurity(c)) return List.of();
+        return withRowSecurity(c, run, "relforcerowsecurity OR NOT pg_catalog.pg_has_role(relowner, 'USAGE')");
+    }
+
+    /**
+     * The tables to copy whose row-level security is enabled and forced on their owner. On the target the
+     * migrating role owns them (pg_restore --no-owner), and FORCE comes with pre-data, ENABLE with post-data.
+     */
+    public static List<String> forcedRowSecurity(Connection src, MigrationRun run) throws SQLException {
+        return withRowSecurity(src, run, "relforcerowsecurity");
+    }
+
+    public static boolean bypassesRowSecurity(Connection c) throws SQLException {
+        return "t".equals(Pg.queryString(c, "SELECT rolsuper OR rolbypassrls FROM pg_catalog.pg_roles WHERE rolname = current_user"));
+    }
+
+    /** The tables to copy with row-level security enabled and {@code condition} (on pg_class) true. */
+    private static List<String> withRowSecurity(Connection c, MigrationRun run, String condition) throws SQLException {
         java.util.Set<Long> enforced = new java.util.HashSet<>();
         try (java.sql.Statement st = c.createStatement(); java.sql.ResultSet rs = st.executeQuery("SELECT oid::bigint FROM pg_catalog.pg_class"
-                + " WHERE relrowsecurity AND (relforcerowsecurity OR NOT pg_catalog.pg_has_role(relowner, 'USAGE'))")) {
+                + " WHERE relrowsecurity AND (" + condition + ")")) {
             while (rs.next()) enforced.add(rs.getLong(1));
         }
         if (enforced.isEmpty()) return List.of();

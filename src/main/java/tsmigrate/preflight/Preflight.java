@@ -57,6 +57,7 @@ public class Preflight {
             Planner.validateSelection(src, run);
             if (run.runs("data")) tsmigrate.largeobjects.LargeObjects.checkReadable(src);
             if (run.runs("data")) checkRowSecurity(run, src);
+            if (run.runs("verify") && run.cfg.verify) checkVerifiable(run, src, tgt);
             if (run.runs("pre-data") || run.runs("data")) checkLeftOutSchemas(run, src, srcTs != null);
             if (run.runs("hypertables")) tsmigrate.timescale.TimescaleSteps.validateConfig(src, tgt, run.cfg);
             if (run.runs("preflight")) {
@@ -144,6 +145,20 @@ public class Preflight {
                 + tables.size() + " table(s) of the earlier attempt, e.g. " + String.join(", ", tables.subList(0, Math.min(5, tables.size())))
                 + ". Nothing was changed.", "Drop the target database and create it again (or migrate into a new one), then run"
                 + " migrate without --restart: a new database holds no saved progress.");
+    }
+
+    /**
+     * Tables whose row-level security is forced get it on the target too, and the verify step, after post-data, could
+     * not read them back as a target role that does not bypass it: said now, not after the whole copy.
+     */
+    private static void checkVerifiable(MigrationRun run, Connection src, Connection tgt) throws SQLException {
+        if (Planner.bypassesRowSecurity(tgt)) return;
+        List<String> forced = Planner.forcedRowSecurity(src, run);
+        if (forced.isEmpty()) return;
+        throw new UserError("The target role " + run.cfg.target.user() + " could not read back " + forced.size() + " table(s) to verify them,"
+                + " e.g. " + String.join(", ", forced.subList(0, Math.min(5, forced.size()))) + ": their row-level security is forced"
+                + " on their owner, which it will be on the target.", "Migrate as a target role with BYPASSRLS (ALTER ROLE ... BYPASSRLS)"
+                + " or a superuser, or pass --no-verify (catch-up cannot load into these tables either).");
     }
 
     /** tsmigrate's state tables: a source that was itself the target of a migration has them, and they are not data. */
