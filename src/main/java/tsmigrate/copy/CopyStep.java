@@ -149,10 +149,11 @@ public class CopyStep {
         Path tmp = file.resolveSibling(file.getFileName() + ".part");
         WorkDir.createPrivateFile(tmp);
         long rows;
+        IOException[] writeFailure = {null};
         try {
             rows = inSourceTransaction(run, c, chunk, () -> {
                 try (FileOutputStream fos = new FileOutputStream(tmp.toFile())) {
-                    OutputStream out = new BufferedOutputStream(fos, BUFFER);
+                    OutputStream out = new BufferedOutputStream(remembering(fos, writeFailure), BUFFER);
                     if (gzip(run)) out = new java.util.zip.GZIPOutputStream(out, BUFFER) { { def.setLevel(1); } }; // speed over ratio
                     long n = copyOut(run, c, chunk, fmt, out);
                     if (out instanceof java.util.zip.GZIPOutputStream g) g.finish(); // the gzip trailer
@@ -163,6 +164,13 @@ public class CopyStep {
             });
         } catch (Exception e) {
             Files.deleteIfExists(tmp);
+            // A write that failed (a full disk) cuts the COPY short, and the driver, cleaning up, may throw an error
+            // of its own (even NoSuchElementException) that hides it: the write's error is the one that counts.
+            IOException write = writeFailure[0];
+            if (write != null && !causedBy(e, write)) {
+                write.addSuppressed(e);
+                throw write;
+            }
             throw e;
         }
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -172,6 +180,41 @@ public class CopyStep {
         run.state.markExported(target(run), chunk);
         chunk.state = "exported";
         tsmigrate.run.RunMetrics.chunkExported(run);
+    }
+
+    /** out, keeping the first IOException a write or flush threw in failure[0]. */
+    private static OutputStream remembering(OutputStream out, IOException[] failure) {
+        return new java.io.FilterOutputStream(out) {
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                try {
+                    out.write(b, off, len);
+                } catch (IOException e) {
+                    if (failure[0] == null) failure[0] = e;
+                    throw e;
+                }
+            }
+
+            @Override
+            public void write(int b) throws IOException {
+                write(new byte[] {(byte) b}, 0, 1);
+            }
+
+            @Override
+            public void flush() throws IOException {
+                try {
+                    out.flush();
+                } catch (IOException e) {
+                    if (failure[0] == null) failure[0] = e;
+                    throw e;
+                }
+            }
+        };
+    }
+
+    private static boolean causedBy(Throwable e, Throwable cause) {
+        for (Throwable t = e; t != null; t = t.getCause()) if (t == cause) return true;
+        return false;
     }
 
     /** Work that reads a chunk on the source and returns the rows it read. */
@@ -198,7 +241,7 @@ public class CopyStep {
             } catch (SQLException | RuntimeException broken) {
                 // A COPY cut short (e.g. by a full disk) can leave the driver's protocol state broken, and then even
                 // unchecked exceptions come out of it: the connection is not used again, and e is what went wrong.
-                Pg.closeQuietly(c);
+                Pg.discard(c);
             }
             throw e;
         }
@@ -440,9 +483,9 @@ public class CopyStep {
         return c;
     }
 
+    /** After a failure: the worker's connection is closed for good, not kept for reuse by another worker. */
     private static void dropConnection(ConcurrentHashMap<Thread, Connection> conns) {
-        Connection c = conns.remove(Thread.currentThread());
-        Pg.closeQuietly(c);
+        Pg.discard(conns.remove(Thread.currentThread()));
     }
 
     private static CopyManager copyManager(Connection c) throws SQLException {

@@ -235,6 +235,19 @@ public final class Pg {
         return out;
     }
 
+    /**
+     * Closes c for good, never keeping it for reuse: for a connection a failure left in doubt (a COPY cut short can
+     * leave the driver's protocol state broken while the session looks idle).
+     */
+    public static void discard(Connection c) {
+        if (c == null) return;
+        try {
+            c.abort(Runnable::run);
+        } catch (Exception ignored) {
+            // already gone
+        }
+    }
+
     public static void closeQuietly(AutoCloseable c) {
         if (c == null) return;
         try {

@@ -145,6 +145,13 @@ final class Pool {
                     }
                     giveBack(key, real);
                     return null;
+                case "abort":
+                    // never given back: after a failure its protocol state is not to be trusted (see Pg.discard)
+                    synchronized (this) {
+                        closed = true;
+                    }
+                    Pg.closeQuietly(real);
+                    return null;
                 case "isClosed":
                     return closed || real.isClosed();
                 case "equals":

@@ -99,8 +99,9 @@ public final class Fingerprint {
             if (cp.isActive()) {
                 try {
                     cp.cancelCopy(); // an exception left the COPY running: end it, so the connection stays usable
-                } catch (SQLException ignored) {
-                    // the connection is broken; the caller's exception says why, and the caller drops it
+                } catch (SQLException | RuntimeException ignored) {
+                    // the connection is broken (the driver may then throw unchecked exceptions too); the caller's
+                    // exception says why, and the caller drops it
                 }
             }
         }
