@@ -36,6 +36,23 @@ class MismatchStaysTest {
         assertTrue(fixed.out().contains("1 chunk(s) checked now, 9 of 9 verified"), fixed.out());
     }
 
+    /** The verify step alone, before the data is copied, says so: it used to exit 0 with "0 of 9 verified". */
+    @Test
+    void verifyingAMigrationWhoseDataIsNotCopiedYetFails() throws Exception {
+        String[] dbs = Clusters.newPair("notcopied");
+        Clusters.runSql(Clusters.source(), dbs[0], """
+                CREATE TABLE m (t timestamptz NOT NULL, v int);
+                CREATE INDEX ON m (t);
+                INSERT INTO m SELECT '2026-01-01'::timestamptz + g * interval '1 hour', g FROM generate_series(1, 200) g;
+                """);
+        assertEquals(0, migrate(dbs, "--steps", "preflight,pre-data").exit());
+        assertEquals(0, migrate(dbs, "--steps", "data").exit()); // plans and copies
+        Clusters.runSql(Clusters.target(), dbs[1], "UPDATE tsmigrate.chunk SET state = 'planned' WHERE chunk_no = 2");
+        Cli.Result r = migrate(dbs, "--steps", "verify");
+        assertEquals(1, r.exit(), r.all());
+        assertTrue(r.all().contains("1 chunk(s) not copied yet"), r.all());
+    }
+
     private Cli.Result migrate(String[] dbs, String... more) {
         java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("migrate", "--source", Clusters.source().uri(dbs[0]),
                 "--target", Clusters.target().uri(dbs[1]), "--work-dir", work.toString(), "--chunk-interval", "1 day"));
