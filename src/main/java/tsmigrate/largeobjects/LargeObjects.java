@@ -243,7 +243,7 @@ public class LargeObjects {
             }
         } catch (SQLException | RuntimeException broken) {
             // a broken driver state throws unchecked exceptions too: the connection is not kept, and the first error stands
-            Pg.closeQuietly(c);
+            Pg.discard(c);
         }
     }
 

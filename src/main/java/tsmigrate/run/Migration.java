@@ -101,6 +101,7 @@ public final class Migration {
         } catch (IllegalStateException shuttingDown) {
             // asked to stop before it began (serve: a job still queued when SIGTERM came): nothing to undo
             pool.shutdownNow();
+            run.state.close();
             throw new Interrupted();
         }
         long t0 = System.currentTimeMillis();
