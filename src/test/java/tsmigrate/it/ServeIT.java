@@ -62,32 +62,38 @@ class ServeIT {
         SlowLoads.slowDown(dbs[1]); // 12 chunks of a second each, 2 at a time
         Path log = work.resolve("serve.log");
 
-        Process first = serve(inbox, log);
-        waitFor(inbox.resolve("done"));
-        Files.writeString(inbox.resolve("j.yaml"), job);
-        SlowLoads.awaitClaim(dbs[1], first::isAlive, () -> "serve exited " + first.exitValue());
-        first.destroy(); // SIGTERM
-        assertTrue(first.waitFor(60, TimeUnit.SECONDS));
-        assertTrue(Files.exists(inbox.resolve("j.yaml")), "back in the inbox:\n" + Files.readString(log));
-        assertFalse(Files.exists(inbox.resolve("failed/j.yaml")) || Files.exists(inbox.resolve("failed/j.error.txt")));
-
-        Process second = serve(inbox, log);
-        waitFor(inbox.resolve(".processing/j.yaml"));
-        SlowLoads.awaitClaim(dbs[1], second::isAlive, () -> "serve exited " + second.exitValue());
-        second.destroyForcibly(); // SIGKILL
-        assertTrue(second.waitFor(60, TimeUnit.SECONDS));
-        assertTrue(Files.exists(inbox.resolve(".processing/j.yaml")));
-
-        Process third = serve(inbox, log);
+        List<Process> started = new java.util.ArrayList<>();
         try {
+            Process first = serve(inbox, log);
+            started.add(first);
+            waitFor(inbox.resolve("done"));
+            Files.writeString(inbox.resolve("j.yaml"), job);
+            SlowLoads.awaitClaim(dbs[1], first::isAlive, () -> "serve exited " + first.exitValue());
+            first.destroy(); // SIGTERM
+            assertTrue(first.waitFor(60, TimeUnit.SECONDS));
+            assertTrue(Files.exists(inbox.resolve("j.yaml")), "back in the inbox:\n" + Files.readString(log));
+            assertFalse(Files.exists(inbox.resolve("failed/j.yaml")) || Files.exists(inbox.resolve("failed/j.error.txt")));
+
+            Process second = serve(inbox, log);
+            started.add(second);
+            waitFor(inbox.resolve(".processing/j.yaml"));
+            SlowLoads.awaitClaim(dbs[1], second::isAlive, () -> "serve exited " + second.exitValue());
+            second.destroyForcibly(); // SIGKILL
+            assertTrue(second.waitFor(60, TimeUnit.SECONDS));
+            assertTrue(Files.exists(inbox.resolve(".processing/j.yaml")));
+
+            started.add(serve(inbox, log));
             waitFor(inbox.resolve("done/j.yaml"));
             try (Connection s = Clusters.source().connect(dbs[0]); Connection t = Clusters.target().connect(dbs[1])) {
                 assertEquals(DbCompare.allRows(s), DbCompare.allRows(t));
             }
             assertTrue(Files.readString(log).contains("job j.yaml was running when serve last stopped"), Files.readString(log));
         } finally {
-            third.destroy();
-            third.waitFor(30, TimeUnit.SECONDS);
+            // none outlives the test, whatever failed
+            for (Process p : started) {
+                p.destroy();
+                if (!p.waitFor(30, TimeUnit.SECONDS)) p.destroyForcibly();
+            }
         }
     }
 
