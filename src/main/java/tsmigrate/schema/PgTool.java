@@ -117,25 +117,24 @@ public final class PgTool {
             java.util.function.BooleanSupplier stopRequested) throws IOException, InterruptedException {
         List<String> cmd = command(conn, args);
         ProcessBuilder pb = new ProcessBuilder(cmd);
-        Path passfile = null;
         Map<String, String> env = pb.environment();
         env.remove("PGPASSWORD");
         if (appName != null) env.put("PGAPPNAME", appName);
         env.putAll(extraEnv);
-        if (conn.hasPassword()) {
-            passfile = Files.createTempFile(scratchDir, scratchPrefix("pgpass"), "", java.nio.file.attribute.PosixFilePermissions.asFileAttribute(WorkDir.FILE));
-            Files.writeString(passfile, "*:*:*:*:" + escapePassfile(conn.password()) + "\n");
-            env.put("PGPASSFILE", passfile.toString());
-        }
-        Path serviceFile = null;
-        if (conn.sslPassword() != null) {
-            // libpq has no environment variable for it: a private service file holds it (see command())
-            serviceFile = Files.createTempFile(scratchDir, scratchPrefix("pgservice"), "", java.nio.file.attribute.PosixFilePermissions.asFileAttribute(WorkDir.FILE));
-            Files.writeString(serviceFile, "[" + SERVICE + "]\nsslpassword=" + conn.sslPassword().replace("\n", "") + "\n");
-            env.put("PGSERVICEFILE", serviceFile.toString());
-        }
-        Path errFile = Files.createTempFile(scratchDir, scratchPrefix(name), ".stderr", java.nio.file.attribute.PosixFilePermissions.asFileAttribute(WorkDir.FILE));
+        List<Path> scratch = new ArrayList<>(); // deleted when the tool ends, or by the next run if the JVM is killed
         try {
+            if (conn.hasPassword()) {
+                Path passfile = scratchFile(scratchDir, "pgpass", "", scratch);
+                Files.writeString(passfile, "*:*:*:*:" + escapePassfile(conn.password()) + "\n");
+                env.put("PGPASSFILE", passfile.toString());
+            }
+            if (conn.sslPassword() != null) {
+                // libpq has no environment variable for it: a private service file holds it (see command())
+                Path serviceFile = scratchFile(scratchDir, "pgservice", "", scratch);
+                Files.writeString(serviceFile, "[" + SERVICE + "]\nsslpassword=" + conn.sslPassword().replace("\n", "") + "\n");
+                env.put("PGSERVICEFILE", serviceFile.toString());
+            }
+            Path errFile = scratchFile(scratchDir, name, ".stderr", scratch);
             pb.redirectErrorStream(false).redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(errFile.toFile());
             Process p = pb.start();
             while (!p.waitFor(200, TimeUnit.MILLISECONDS)) {
@@ -153,10 +152,15 @@ public final class PgTool {
             }
             return new Result(p.exitValue(), Files.readString(errFile, StandardCharsets.UTF_8));
         } finally {
-            Files.deleteIfExists(errFile);
-            if (passfile != null) Files.deleteIfExists(passfile);
-            if (serviceFile != null) Files.deleteIfExists(serviceFile);
+            for (Path f : scratch) Files.deleteIfExists(f);
         }
+    }
+
+    /** A new private (0600) file in dir named for this JVM (see {@link #removeLeftovers}), added to made. */
+    private static Path scratchFile(Path dir, String what, String suffix, List<Path> made) throws IOException {
+        Path f = Files.createTempFile(dir, scratchPrefix(what), suffix, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(WorkDir.FILE));
+        made.add(f);
+        return f;
     }
 
     /** The argv: tool, the caller's arguments, --dbname URI without password. Visible to tests. */

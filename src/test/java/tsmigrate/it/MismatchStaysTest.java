@@ -15,12 +15,7 @@ class MismatchStaysTest {
 
     @Test
     void aMismatchIsReportedAgainWhenTheMigrationRunsAgain() throws Exception {
-        String[] dbs = Clusters.newPair("mismatch");
-        Clusters.runSql(Clusters.source(), dbs[0], """
-                CREATE TABLE m (t timestamptz NOT NULL, v int);
-                CREATE INDEX ON m (t);
-                INSERT INTO m SELECT '2026-01-01'::timestamptz + g * interval '1 hour', g FROM generate_series(1, 200) g;
-                """);
+        String[] dbs = hourlyRows("mismatch");
         assertEquals(0, migrate(dbs, "--steps", "preflight,pre-data,data,post-data").exit());
         Clusters.runSql(Clusters.target(), dbs[1], "UPDATE m SET v = -1 WHERE v = 100");
         Cli.Result first = migrate(dbs);
@@ -39,18 +34,24 @@ class MismatchStaysTest {
     /** The verify step alone, before the data is copied, says so: it used to exit 0 with "0 of 9 verified". */
     @Test
     void verifyingAMigrationWhoseDataIsNotCopiedYetFails() throws Exception {
-        String[] dbs = Clusters.newPair("notcopied");
-        Clusters.runSql(Clusters.source(), dbs[0], """
-                CREATE TABLE m (t timestamptz NOT NULL, v int);
-                CREATE INDEX ON m (t);
-                INSERT INTO m SELECT '2026-01-01'::timestamptz + g * interval '1 hour', g FROM generate_series(1, 200) g;
-                """);
+        String[] dbs = hourlyRows("notcopied");
         assertEquals(0, migrate(dbs, "--steps", "preflight,pre-data").exit());
         assertEquals(0, migrate(dbs, "--steps", "data").exit()); // plans and copies
         Clusters.runSql(Clusters.target(), dbs[1], "UPDATE tsmigrate.chunk SET state = 'planned' WHERE chunk_no = 2");
         Cli.Result r = migrate(dbs, "--steps", "verify");
         assertEquals(1, r.exit(), r.all());
         assertTrue(r.all().contains("1 chunk(s) not copied yet"), r.all());
+    }
+
+    /** A new database pair whose source holds 200 hourly rows in m: 9 chunks of a day. */
+    private static String[] hourlyRows(String prefix) throws Exception {
+        String[] dbs = Clusters.newPair(prefix);
+        Clusters.runSql(Clusters.source(), dbs[0], """
+                CREATE TABLE m (t timestamptz NOT NULL, v int);
+                CREATE INDEX ON m (t);
+                INSERT INTO m SELECT '2026-01-01'::timestamptz + g * interval '1 hour', g FROM generate_series(1, 200) g;
+                """);
+        return dbs;
     }
 
     private Cli.Result migrate(String[] dbs, String... more) {
