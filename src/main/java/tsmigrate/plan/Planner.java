@@ -286,11 +286,15 @@ public class Planner {
         return out;
     }
 
-    /** {name, type, notnull "t"/"f"} of the column to split on, or null. */
+    /** {name, type, notnull "t"/"f", a whole valid btree index leads with it "t"/"f"} of the column to split on, or null. */
     private static String[] timeColumn(Connection c, MigrationRun run, TableInfo t) throws SQLException {
         String configured = run.cfg.timeColumns.get(t.key());
         String sql = "SELECT a.attname, pg_catalog.format_type(a.atttypid, NULL), a.attnotnull,"
-                + " EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = a.attrelid AND i.indkey[0] = a.attnum) AS leads"
+                + " EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = a.attrelid AND i.indkey[0] = a.attnum) AS leads,"
+                // what the planner's probes need: an index that finds the next value at once
+                + " EXISTS (SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid"
+                + " JOIN pg_catalog.pg_am am ON am.oid = ic.relam WHERE i.indrelid = a.attrelid AND i.indkey[0] = a.attnum"
+                + " AND am.amname = 'btree' AND i.indpred IS NULL AND i.indisvalid) AS ordered"
                 + " FROM pg_catalog.pg_attribute a WHERE a.attrelid = ? AND a.attnum > 0 AND NOT a.attisdropped"
                 + (configured != null ? " AND a.attname = ?"
                         : " AND a.atttypid IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype)")
@@ -313,7 +317,7 @@ public class Planner {
                 }
                 // Without an index each range would scan the whole table: not worth it unless asked for.
                 if (configured == null && !rs.getBoolean(4)) return null;
-                return new String[] {rs.getString(1), type, rs.getBoolean(3) ? "t" : "f"};
+                return new String[] {rs.getString(1), type, rs.getBoolean(3) ? "t" : "f", rs.getBoolean(5) ? "t" : "f"};
             }
         }
     }
@@ -326,7 +330,7 @@ public class Planner {
         // The planner may read in the transaction that holds the exported snapshot: an error must not end it.
         java.sql.Savepoint sp = c.getAutoCommit() ? null : c.setSavepoint();
         try {
-            List<String[]> ranges = timeRanges(c, run, t, time[0], time[1], "t".equals(time[2]));
+            List<String[]> ranges = timeRanges(c, run, t, time[0], time[1], "t".equals(time[2]), "t".equals(time[3]));
             if (sp != null) c.releaseSavepoint(sp);
             return ranges;
         } catch (SQLException e) {
@@ -341,8 +345,8 @@ public class Planner {
         }
     }
 
-    private static List<String[]> timeRanges(Connection c, MigrationRun run, TableInfo t, String col, String type, boolean notNull)
-            throws SQLException {
+    private static List<String[]> timeRanges(Connection c, MigrationRun run, TableInfo t, String col, String type, boolean notNull,
+            boolean indexed) throws SQLException {
         String qc = Pg.ident(col);
         String lo = "CAST('-infinity' AS " + type + ")";
         String hi = "CAST('infinity' AS " + type + ")";
@@ -357,14 +361,29 @@ public class Planner {
         }
         String interval = run.cfg.chunkInterval;
         int widen = 1;
-        List<String> bounds = min == null ? List.of() : boundaries(c, type, min, max, interval, 1, MAX_CHUNKS_PER_TABLE + 1);
-        if (bounds.size() > MAX_CHUNKS_PER_TABLE) {
-            long span = spanInIntervals(c, type, min, max, interval);
-            widen = (int) Math.min(Integer.MAX_VALUE, (span + MAX_CHUNKS_PER_TABLE - 1) / MAX_CHUNKS_PER_TABLE);
-            widen = Math.max(widen, 2);
-            bounds = boundaries(c, type, min, max, interval, widen, MAX_CHUNKS_PER_TABLE + 1);
-            run.warn("plan: " + t.qualified() + " spans " + min + " .. " + max + ", which would be " + span + " chunks of "
-                    + interval + "; using " + widen + " times that interval instead");
+        List<String> bounds;
+        if (min == null) {
+            bounds = List.of();
+        } else if (indexed) {
+            // index probes skip the empty stretches; more non-empty intervals than the limit: wider ones
+            while ((bounds = probedBoundaries(c, t, qc, type, min, max, interval, widen, MAX_CHUNKS_PER_TABLE + 1)).size()
+                    > MAX_CHUNKS_PER_TABLE && widen <= Integer.MAX_VALUE / 2) {
+                widen *= 2;
+            }
+            if (widen > 1) {
+                run.warn("plan: " + t.qualified() + " has more than " + MAX_CHUNKS_PER_TABLE + " intervals of " + interval
+                        + " that hold rows; using " + widen + " times that interval instead");
+            }
+        } else {
+            bounds = boundaries(c, type, min, max, interval, 1, MAX_CHUNKS_PER_TABLE + 1);
+            if (bounds.size() > MAX_CHUNKS_PER_TABLE) {
+                long span = spanInIntervals(c, type, min, max, interval);
+                widen = (int) Math.min(Integer.MAX_VALUE, (span + MAX_CHUNKS_PER_TABLE - 1) / MAX_CHUNKS_PER_TABLE);
+                widen = Math.max(widen, 2);
+                bounds = boundaries(c, type, min, max, interval, widen, MAX_CHUNKS_PER_TABLE + 1);
+                run.warn("plan: " + t.qualified() + " spans " + min + " .. " + max + ", which would be " + span + " chunks of "
+                        + interval + "; using " + widen + " times that interval instead");
+            }
         }
         t.timeColumn = col;
         t.timeType = type;
@@ -389,6 +408,43 @@ public class Planner {
         }
         if (!notNull) ranges.add(new String[] {qc + " IS NULL", col + " IS NULL"});
         return ranges;
+    }
+
+    /**
+     * Boundaries from min on, widen * interval apart, except across a stretch with no rows: where the interval
+     * after a boundary holds none, the next boundary is the next row's own value, found by an index probe. So a
+     * far outlier (a 9999-12-31 sentinel) adds one chunk, not thousands of empty ones, and every chunk holds rows.
+     * One statement (a recursive query, one probe per boundary), so a distant source costs one round trip.
+     */
+    private static List<String> probedBoundaries(Connection c, TableInfo t, String qc, String type, String min, String max,
+            String interval, int widen, int limit) throws SQLException {
+        String series = type.equals("timestamp with time zone") ? "timestamptz" : "timestamp";
+        String step = "? * CAST(? AS interval)";
+        String sql = "WITH RECURSIVE b(v) AS (SELECT CAST(CAST(? AS " + type + ") AS " + series + ")"
+                + " UNION ALL SELECT CASE WHEN n.nxt >= s.nv + " + step + " THEN CAST(n.nxt AS " + series + ") ELSE s.nv END"
+                + " FROM b CROSS JOIN LATERAL (SELECT b.v + " + step + " AS nv) s"
+                + " CROSS JOIN LATERAL (SELECT min(" + qc + ") AS nxt FROM ONLY " + t.qualified()
+                + " WHERE " + qc + " >= s.nv AND " + qc + " <= CAST(? AS " + type + ")) n"
+                + " WHERE n.nxt IS NOT NULL)"
+                + " SELECT CAST(v AS " + type + ")::text FROM b WHERE CAST(v AS " + type + ") > CAST(? AS " + type + ") LIMIT " + limit;
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, min);
+            ps.setInt(2, widen);
+            ps.setString(3, interval);
+            ps.setInt(4, widen);
+            ps.setString(5, interval);
+            ps.setString(6, max);
+            ps.setString(7, min);
+            List<String> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    String v = rs.getString(1);
+                    // a date column with a sub-day interval: consecutive boundaries can fall on one day
+                    if (out.isEmpty() || !out.get(out.size() - 1).equals(v)) out.add(v);
+                }
+            }
+            return out;
+        }
     }
 
     /** About how many intervals lie between min and max (months count as 30 days), without generating them. */
