@@ -279,6 +279,8 @@ public final class TsMigrate implements Callable<Integer> {
         Integer concurrentJobs;
         @Option(names = "--port", paramLabel = "PORT", description = "Serve health and Prometheus metrics under /observe on this port (default: serve.port, else off).")
         Integer port;
+        @Option(names = "--host", paramLabel = "ADDR", description = "The address --port listens on (default: serve.host, else 127.0.0.1; 0.0.0.0 for every interface).")
+        String host;
         @Option(names = "--config", paramLabel = "FILE", description = "Defaults for every job (default: config/application.yaml if present).")
         Path config;
         @Option(names = "--routes", paramLabel = "DIR", description = "Folder of the routes (default ./routes if present, else built-in).")
@@ -291,7 +293,8 @@ public final class TsMigrate implements Callable<Integer> {
             Path in = inbox != null ? inbox : Path.of(String.valueOf(serve.getOrDefault("inbox", "inbox")));
             int jobs = concurrentJobs != null ? concurrentJobs : ((Number) serve.getOrDefault("concurrentJobs", 1)).intValue();
             int p = port != null ? port : ((Number) serve.getOrDefault("port", 0)).intValue();
-            tsmigrate.serve.Server.run(in, jobs, defaults, routes, p);
+            String h = host != null ? host : String.valueOf(serve.getOrDefault("host", "127.0.0.1"));
+            tsmigrate.serve.Server.run(in, jobs, defaults, routes, h, p);
             return OK;
         }
     }

@@ -224,10 +224,10 @@ public final class JobFile {
                 Map<String, Object> out = new java.util.LinkedHashMap<>();
                 for (Map.Entry<?, ?> e : s.entrySet()) {
                     String k = String.valueOf(e.getKey());
-                    if (!Set.of("inbox", "concurrentJobs", "port").contains(k)) {
-                        throw new UserError(file + ": serve has an unknown key " + k + ".", "Known keys under serve: inbox, concurrentJobs, port.");
+                    if (!Set.of("inbox", "concurrentJobs", "port", "host").contains(k)) {
+                        throw new UserError(file + ": serve has an unknown key " + k + ".", "Known keys under serve: inbox, concurrentJobs, port, host.");
                     }
-                    out.put(k, "inbox".equals(k) ? e.getValue() : Integer.valueOf(intValue(s, text, "serve", k)));
+                    out.put(k, "inbox".equals(k) || "host".equals(k) ? e.getValue() : Integer.valueOf(intValue(s, text, "serve", k)));
                 }
                 return out;
             }

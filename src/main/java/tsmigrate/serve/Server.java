@@ -17,10 +17,10 @@ public final class Server {
     }
 
     /** Blocks until the JVM is asked to stop (SIGTERM, Ctrl-C). */
-    public static void run(Path inbox, int concurrentJobs, Path defaults, Path routesDir, int port) throws Exception {
-        Main main = configure(inbox, concurrentJobs, defaults, routesDir, port);
+    public static void run(Path inbox, int concurrentJobs, Path defaults, Path routesDir, String host, int port) throws Exception {
+        Main main = configure(inbox, concurrentJobs, defaults, routesDir, host, port);
         LOG.info("watching {} for job files ({} at a time){}", inbox.toAbsolutePath(), concurrentJobs,
-                port > 0 ? "; health and metrics on http://0.0.0.0:" + port + "/observe" : "");
+                port > 0 ? "; health and metrics on http://" + host + ":" + port + "/observe" : "");
         main.run();
     }
 
@@ -51,7 +51,7 @@ public final class Server {
                 "Stop it first, or give this one another --inbox: two would take each other's running jobs.");
     }
 
-    public static Main configure(Path inbox, int concurrentJobs, Path defaults, Path routesDir, int port) throws Exception {
+    public static Main configure(Path inbox, int concurrentJobs, Path defaults, Path routesDir, String host, int port) throws Exception {
         if (concurrentJobs < 1) throw new UserError("concurrentJobs must be at least 1.", "Pass --concurrent-jobs N with N >= 1.");
         Jobs.ensureDirs(inbox);
         holdInbox(inbox); // before taking anything from .processing/: those could be another serve's running jobs
@@ -70,6 +70,8 @@ public final class Server {
             // Camel's management server: /observe/health and /observe/metrics (Prometheus).
             main.addInitialProperty("camel.management.enabled", "true");
             main.addInitialProperty("camel.management.port", String.valueOf(port));
+            // loopback unless told otherwise: the metrics name the jobs and their tables
+            main.addInitialProperty("camel.management.host", host);
             main.addInitialProperty("camel.management.healthCheckEnabled", "true");
             main.addInitialProperty("camel.management.metricsEnabled", "true");
             main.addInitialProperty("camel.metrics.enabled", "true");

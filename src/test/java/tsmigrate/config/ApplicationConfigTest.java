@@ -39,7 +39,7 @@ class ApplicationConfigTest {
         assertEquals(builtIn.stream, read.stream);
         assertEquals(builtIn.maintenanceWorkMem, read.maintenanceWorkMem);
         assertEquals(JobConfig.ALL_STEPS, read.steps.stream().toList());
-        assertEquals(Map.of("inbox", "inbox", "concurrentJobs", 1, "port", 0), JobFile.serveSettings(SHIPPED));
+        assertEquals(Map.of("inbox", "inbox", "concurrentJobs", 1, "port", 0, "host", "127.0.0.1"), JobFile.serveSettings(SHIPPED));
     }
 
     @Test

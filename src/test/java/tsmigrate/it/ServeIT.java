@@ -2,6 +2,7 @@ package tsmigrate.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.OutputStream;
@@ -145,6 +146,12 @@ class ServeIT {
             String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/observe/metrics")).build(),
                     HttpResponse.BodyHandlers.ofString()).body();
             assertTrue(metrics.contains("tsmigrate_rows_loaded_total{job=\"good\",table=\"public.m\"} 10000.0"), metrics);
+            // on loopback only, unless --host says otherwise: the metrics name the jobs and the tables
+            String outside = nonLoopbackAddress();
+            if (outside != null) {
+                assertThrows(java.net.ConnectException.class, () -> new java.net.Socket(outside, port).close(),
+                        "the management port answers on " + outside);
+            }
 
             // The same job dropped again resumes, finds nothing to do, and copies nothing twice.
             Files.delete(inbox.resolve("done/good.yaml"));
@@ -161,5 +168,16 @@ class ServeIT {
             serve.destroy();
             serve.waitFor(30, TimeUnit.SECONDS);
         }
+    }
+
+    /** An IPv4 address of this machine other than loopback, or null. */
+    private static String nonLoopbackAddress() throws java.net.SocketException {
+        for (java.net.NetworkInterface ni : java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())) {
+            if (!ni.isUp() || ni.isLoopback()) continue;
+            for (java.net.InetAddress a : java.util.Collections.list(ni.getInetAddresses())) {
+                if (a instanceof java.net.Inet4Address) return a.getHostAddress();
+            }
+        }
+        return null;
     }
 }

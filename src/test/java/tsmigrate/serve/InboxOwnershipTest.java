@@ -20,9 +20,9 @@ class InboxOwnershipTest {
     @Test
     void aSecondServeOnTheSameInboxIsRefusedAndLeavesItsJobsAlone() throws Exception {
         Path inbox = work.resolve("inbox");
-        Server.configure(inbox, 1, null, null, 0);
+        Server.configure(inbox, 1, null, null, "127.0.0.1", 0);
         Files.writeString(inbox.resolve(".processing/running.yaml"), "source: x\n"); // the first serve's job in flight
-        UserError e = assertThrows(UserError.class, () -> Server.configure(inbox, 1, null, null, 0));
+        UserError e = assertThrows(UserError.class, () -> Server.configure(inbox, 1, null, null, "127.0.0.1", 0));
         assertTrue(e.getMessage().contains("Another serve is watching"), e.getMessage());
         assertTrue(Files.exists(inbox.resolve(".processing/running.yaml")), "not taken from the running serve");
     }
