@@ -42,7 +42,7 @@ public class Planner {
      * loads it back: every instance, and every resumed run, works from the same chunks.
      */
     public void plan(MigrationRun run) throws Exception {
-        run.state.once("plan", redo -> {
+        boolean planned = run.state.once("plan", redo -> {
             List<TableInfo> tables = new ArrayList<>();
             List<Chunk> chunks = new ArrayList<>();
             Connection c = run.snapshotHolder != null ? run.snapshotHolder : Pg.connect("source", run.cfg.source);
@@ -61,10 +61,12 @@ public class Planner {
             try (Connection st = run.state.connect()) {
                 if (redo) run.state.forgetPlan(st);
                 run.state.savePlan(st, tables, chunks);
+                run.state.setChunkInterval(st, run.cfg.chunkInterval);
             }
             return tables.size() + " tables, " + chunks.size() + " chunks";
         });
         try (Connection st = run.state.connect()) {
+            if (!planned) warnIfIntervalChanged(run, st);
             run.state.loadPlan(st, run.workDir.root(), run.getTables(), run.getChunks());
         }
         markHypertables(run);
@@ -72,6 +74,25 @@ public class Planner {
         long done = run.getChunks().stream().filter(ch -> !ch.state.equals("planned") && !ch.state.equals("exported")).count();
         run.counts("plan", run.getTables().size() + " tables, " + run.getChunks().size() + " chunks"
                 + (done > 0 ? " (" + done + " already loaded)" : "") + "; plan in " + run.path("plan.yaml"));
+    }
+
+    /** A resumed run keeps its plan: a --chunk-interval other than the plan's (as an interval: 1 day = 24 hours) is named. */
+    private static void warnIfIntervalChanged(MigrationRun run, Connection st) throws SQLException {
+        String planned = run.state.chunkInterval(st);
+        String now = run.cfg.chunkInterval;
+        if (planned == null || planned.equals(now)) return;
+        boolean same;
+        try (PreparedStatement ps = st.prepareStatement("SELECT CAST(? AS interval) = CAST(? AS interval)")) {
+            ps.setString(1, planned);
+            ps.setString(2, now);
+            try (ResultSet rs = ps.executeQuery()) {
+                same = rs.next() && rs.getBoolean(1);
+            }
+        }
+        if (!same) {
+            run.warn("plan: this migration's chunks were planned with --chunk-interval " + planned + " in an earlier run; "
+                    + now + " does not change them (--restart plans again, from the start)");
+        }
     }
 
     /** Which tables are hypertables on either side (read without ONLY there); not saved: the target changes. */

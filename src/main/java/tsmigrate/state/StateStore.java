@@ -189,6 +189,24 @@ public final class StateStore implements AutoCloseable {
         }
     }
 
+    /** The chunk interval this migration's plan was made with. */
+    public String chunkInterval(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT chunk_interval FROM tsmigrate.migration WHERE id = ?")) {
+            ps.setString(1, migrationId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
+    public void setChunkInterval(Connection c, String chunkInterval) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.migration SET chunk_interval = ? WHERE id = ?")) {
+            ps.setString(1, chunkInterval);
+            ps.setString(2, migrationId);
+            ps.executeUpdate();
+        }
+    }
+
     /** Forgets this migration's progress (--restart). */
     public void forget(Connection c) throws SQLException {
         if (Pg.queryString(c, "SELECT to_regclass('tsmigrate.migration')") == null) return;

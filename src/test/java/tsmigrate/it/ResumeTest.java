@@ -1,6 +1,7 @@
 package tsmigrate.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -46,6 +47,23 @@ class ResumeTest {
             assertEquals(DbCompare.allRows(s), DbCompare.allRows(t));
             assertEquals(DbCompare.sequencePositions(s), DbCompare.sequencePositions(t));
         }
+    }
+
+    /** The plan is kept on resume: a different --chunk-interval does not apply to it, and the run says so. */
+    @Test
+    void aDifferentChunkIntervalOnResumeIsNamed() throws Exception {
+        String[] dbs = Clusters.newPair("interval");
+        Clusters.runSql(Clusters.source(), dbs[0], SOURCE);
+        assertEquals(0, Cli.run(verb("migrate", args(dbs))).exit());
+        String[] other = args(dbs);
+        other[other.length - 1] = "6 hours";
+        Cli.Result again = Cli.run(verb("migrate", other));
+        assertEquals(0, again.exit(), again.all());
+        assertTrue(again.all().contains("planned with --chunk-interval 1 day") && again.all().contains("6 hours"), again.all());
+        other[other.length - 1] = "24 hours"; // the same interval, written another way
+        Cli.Result same = Cli.run(verb("migrate", other));
+        assertEquals(0, same.exit(), same.all());
+        assertFalse(same.all().contains("planned with"), same.all());
     }
 
     @Test
