@@ -40,6 +40,15 @@ public final class Migration {
         EXIT.offer(code);
     }
 
+    /**
+     * For a stop hook: waits for the CLI's exit code, then ends the JVM with it rather than the 143 a SIGTERM
+     * would leave. Returns (and the JVM ends as it would) when the CLI has not settled on one in time.
+     */
+    public static void haltWithCliCode(long timeout, java.util.concurrent.TimeUnit unit) throws InterruptedException {
+        Integer code = EXIT.poll(timeout, unit);
+        if (code != null) Runtime.getRuntime().halt(code);
+    }
+
     /** Where the routes come from: the configured dir, else ./routes, else the copies inside the jar. */
     public static String routesPattern(JobConfig cfg) {
         Path dir = cfg.routesDir != null ? cfg.routesDir : Path.of("routes");
@@ -90,8 +99,7 @@ public final class Migration {
             try {
                 finished.await(10, java.util.concurrent.TimeUnit.MINUTES);
                 // Let the CLI print why it stopped, then end with its exit code rather than the JVM's 143.
-                Integer code = EXIT.poll(30, java.util.concurrent.TimeUnit.SECONDS);
-                if (code != null) Runtime.getRuntime().halt(code);
+                haltWithCliCode(30, java.util.concurrent.TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

@@ -21,6 +21,14 @@ public final class Server {
         Main main = configure(inbox, concurrentJobs, defaults, routesDir, host, port);
         LOG.info("watching {} for job files ({} at a time){}", inbox.toAbsolutePath(), concurrentJobs,
                 port > 0 ? "; health and metrics on http://" + host + ":" + port + "/observe" : "");
+        // A stop (SIGTERM) is serve's normal end: exit 0 once its jobs are put back, as when jobs were running.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                tsmigrate.run.Migration.haltWithCliCode(10, java.util.concurrent.TimeUnit.MINUTES);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "tsmigrate-serve-stop"));
         main.run();
     }
 

@@ -72,6 +72,7 @@ class ServeIT {
             SlowLoads.awaitClaim(dbs[1], first::isAlive, () -> "serve exited " + first.exitValue());
             first.destroy(); // SIGTERM
             assertTrue(first.waitFor(60, TimeUnit.SECONDS));
+            assertEquals(0, first.exitValue(), "a serve stopped by SIGTERM, its job put back");
             assertTrue(Files.exists(inbox.resolve("j.yaml")), "back in the inbox:\n" + Files.readString(log));
             assertFalse(Files.exists(inbox.resolve("failed/j.yaml")) || Files.exists(inbox.resolve("failed/j.error.txt")));
 
@@ -164,6 +165,9 @@ class ServeIT {
             assertFalse(all.contains("secretpw"));
             assertFalse(all.contains("\tat "), "no stack traces in the log:\n" + all);
             assertTrue(List.of(Files.list(inbox.resolve(".processing")).toArray()).isEmpty());
+            serve.destroy(); // SIGTERM to a serve with nothing to do: a clean stop
+            assertTrue(serve.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(0, serve.exitValue(), "an idle serve stopped by SIGTERM");
         } finally {
             serve.destroy();
             serve.waitFor(30, TimeUnit.SECONDS);
