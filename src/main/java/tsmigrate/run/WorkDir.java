@@ -27,15 +27,46 @@ public final class WorkDir {
         return root;
     }
 
-    /** Creates the work dir (and checks it is writable) or says why it cannot. */
+    /** Creates the work dir (and checks it is writable, and no one else's to write to) or says why it cannot. */
     public void prepare() {
+        java.nio.file.attribute.UserPrincipal me;
         try {
             mkdirs(root);
             Path probe = Files.createTempFile(root, ".probe", ".tmp", PosixFilePermissions.asFileAttribute(FILE));
+            me = Files.getOwner(probe);
             Files.delete(probe);
         } catch (IOException e) {
             throw new UserError("The work dir " + root + " is not writable: " + e.getMessage(),
                     "Pass --work-dir with a directory you can write to, on a disk with room for the chunk files.", e);
+        }
+        // Another user who can write there could swap a chunk file between its export and its load (or make a
+        // table's folder theirs beforehand); without verification their rows would be loaded. Once the root is
+        // ours alone, no one else can add a folder to it later.
+        try {
+            ownedByAlone(root, me);
+            try (java.nio.file.DirectoryStream<Path> dirs = Files.newDirectoryStream(root, Files::isDirectory)) {
+                for (Path d : dirs) ownedByAlone(d, me);
+            }
+        } catch (IOException e) {
+            throw new UserError("Cannot read the work dir " + root + ": " + e.getMessage(), "Check its permissions, or pass another --work-dir.", e);
+        }
+    }
+
+    private static void ownedByAlone(Path dir, java.nio.file.attribute.UserPrincipal me) throws IOException {
+        Set<PosixFilePermission> perms;
+        try {
+            perms = Files.getPosixFilePermissions(dir);
+        } catch (UnsupportedOperationException notPosix) {
+            return;
+        }
+        java.nio.file.attribute.UserPrincipal owner = Files.getOwner(dir);
+        if (!owner.equals(me) && !owner.getName().equals("root")) { // root could swap them anyway (and owns lost+found)
+            throw new UserError("The work dir folder " + dir + " belongs to " + owner.getName() + ", not to " + me.getName()
+                    + ", who runs tsmigrate.", "Its owner could replace chunk files before they are loaded: pass a --work-dir of your own.");
+        }
+        if (perms.contains(PosixFilePermission.OTHERS_WRITE)) {
+            throw new UserError("The work dir folder " + dir + " is " + PosixFilePermissions.toString(perms) + ": other users can write to it.",
+                    "They could replace chunk files before they are loaded: run chmod o-w " + dir + " (or chmod 700), or pass another --work-dir.");
         }
     }
 
