@@ -167,4 +167,58 @@ class ServerDownTest {
             assertSameRows(source, target, db);
         }
     }
+
+    /**
+     * The target crashes in the large-objects step (after the tables' rows) and is back 3 s later: the step is
+     * retried like a chunk, and copies what the lost transaction had not committed.
+     */
+    @Test
+    @Timeout(300)
+    void targetDownForSecondsInTheLargeObjectsStepIsRetried() throws Exception {
+        try (EmbeddedCluster target = EmbeddedCluster.start("down-lo")) {
+            EmbeddedCluster source = Clusters.source();
+            String db = "down_lo_" + System.nanoTime();
+            source.createDatabase(db);
+            target.createDatabase(db);
+            Clusters.runSql(source, db, """
+                    CREATE TABLE doc (id int PRIMARY KEY, body oid);
+                    INSERT INTO doc SELECT i, lo_from_bytea(0, convert_to(repeat(md5(i::text), 30), 'UTF8')) FROM generate_series(1, 300) i;
+                    """);
+            Cli.Result schema = Cli.run(args(source, target, db, work, "--steps", "preflight,pre-data"));
+            assertEquals(0, schema.exit(), schema.all());
+            // each large object recorded on the target takes 20 ms: the step lasts ~6 s
+            Clusters.runSql(target, db, """
+                    CREATE SCHEMA test_hooks;
+                    CREATE FUNCTION test_hooks.slow() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN PERFORM pg_sleep(0.02); RETURN NULL; END $$;
+                    CREATE TRIGGER slow AFTER INSERT ON tsmigrate.large_object FOR EACH ROW EXECUTE FUNCTION test_hooks.slow();
+                    """);
+            CompletableFuture<Cli.Result> run = CompletableFuture.supplyAsync(() -> Cli.run(args(source, target, db, work)));
+            long deadline = System.currentTimeMillis() + 120_000;
+            while (!"running".equals(stepStatus(target, db, "large-objects"))) {
+                assertTrue(System.currentTimeMillis() < deadline, "the large-objects step never started");
+                assertFalse(run.isDone(), () -> "the migration ended before its large-objects step:\n" + run.join().all());
+                Thread.sleep(20);
+            }
+            Thread.sleep(1000);
+            target.crash();
+            Thread.sleep(3000);
+            target.restart();
+            Cli.Result r = run.get(4, TimeUnit.MINUTES);
+            assertEquals(0, r.exit(), r.all());
+            assertTrue(r.err().contains("retrying") || r.err().contains("On delivery attempt"), "the fault was retried:\n" + r.err());
+            String contents = "SELECT string_agg(d.id || ':' || md5(lo_get(d.body)), ',' ORDER BY d.id) FROM doc d";
+            try (Connection s = source.connect(db); Connection t = target.connect(db)) {
+                assertEquals(Pg.queryString(s, contents), Pg.queryString(t, contents));
+            }
+        }
+    }
+
+    private static String stepStatus(EmbeddedCluster target, String db, String step) {
+        try (Connection c = target.connect(db)) {
+            return Pg.queryString(c, "SELECT status FROM tsmigrate.step WHERE step = " + Pg.literal(step));
+        } catch (Exception e) {
+            return null;
+        }
+    }
 }
