@@ -439,7 +439,7 @@ public class Planner {
      */
     private static List<String> probedBoundaries(Connection c, TableInfo t, String qc, String type, String min, String max,
             String interval, int widen, int limit) throws SQLException {
-        String series = type.equals("timestamp with time zone") ? "timestamptz" : "timestamp";
+        String series = seriesType(type);
         String step = "? * CAST(? AS interval)";
         String sql = "WITH RECURSIVE b(v) AS (SELECT CAST(CAST(? AS " + type + ") AS " + series + ")"
                 + " UNION ALL SELECT CASE WHEN n.nxt >= s.nv + " + step + " THEN CAST(n.nxt AS " + series + ") ELSE s.nv END"
@@ -448,21 +448,29 @@ public class Planner {
                 + " WHERE " + qc + " >= s.nv AND " + qc + " <= CAST(? AS " + type + ")) n"
                 + " WHERE n.nxt IS NOT NULL)"
                 + " SELECT CAST(v AS " + type + ")::text FROM b WHERE CAST(v AS " + type + ") > CAST(? AS " + type + ") LIMIT " + limit;
+        List<String> out = new ArrayList<>();
+        for (String v : texts(c, sql, min, widen, interval, widen, interval, max, min)) {
+            // a date column with a sub-day interval: consecutive boundaries can fall on one day
+            if (out.isEmpty() || !out.get(out.size() - 1).equals(v)) out.add(v);
+        }
+        return out;
+    }
+
+    /** The type to step through a column's values in: date has no generate_series and no date + interval. */
+    private static String seriesType(String type) {
+        return type.equals("timestamp with time zone") ? "timestamptz" : "timestamp";
+    }
+
+    /** The first column of a query's rows, as text; the parameters bound in order (Integer or String). */
+    private static List<String> texts(Connection c, String sql, Object... params) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, min);
-            ps.setInt(2, widen);
-            ps.setString(3, interval);
-            ps.setInt(4, widen);
-            ps.setString(5, interval);
-            ps.setString(6, max);
-            ps.setString(7, min);
+            for (int i = 0; i < params.length; i++) {
+                if (params[i] instanceof Integer n) ps.setInt(i + 1, n);
+                else ps.setString(i + 1, (String) params[i]);
+            }
             List<String> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    String v = rs.getString(1);
-                    // a date column with a sub-day interval: consecutive boundaries can fall on one day
-                    if (out.isEmpty() || !out.get(out.size() - 1).equals(v)) out.add(v);
-                }
+                while (rs.next()) out.add(rs.getString(1));
             }
             return out;
         }
@@ -470,7 +478,7 @@ public class Planner {
 
     /** About how many intervals lie between min and max (months count as 30 days), without generating them. */
     private static long spanInIntervals(Connection c, String type, String min, String max, String interval) throws SQLException {
-        String series = type.equals("timestamp with time zone") ? "timestamptz" : "timestamp";
+        String series = seriesType(type);
         try (PreparedStatement ps = c.prepareStatement("SELECT ceil(extract(epoch FROM CAST(CAST(? AS " + type + ") AS " + series
                 + ") - CAST(CAST(? AS " + type + ") AS " + series + ")) / extract(epoch FROM CAST(? AS interval)))::bigint")) {
             ps.setString(1, max);
@@ -486,27 +494,13 @@ public class Planner {
     /** min + k * widen * interval for k >= 1 while <= max, as text in the column's type, without repeats (dates). */
     private static List<String> boundaries(Connection c, String type, String min, String max, String interval, int widen, int limit)
             throws SQLException {
-        // generate_series has no date variant: step through timestamps and cast back.
-        String series = type.equals("timestamp with time zone") ? "timestamptz" : "timestamp";
+        String series = seriesType(type);
         String v = "CAST(g AS " + type + ")";
-        String sql = "SELECT DISTINCT " + v + " AS bv, " + v + "::text FROM pg_catalog.generate_series("
+        String sql = "SELECT bt FROM (SELECT DISTINCT " + v + " AS bv, " + v + "::text AS bt FROM pg_catalog.generate_series("
                 + "CAST(CAST(? AS " + type + ") AS " + series + ") + ? * CAST(? AS interval),"
                 + " CAST(CAST(? AS " + type + ") AS " + series + "), ? * CAST(? AS interval)) g"
-                + " WHERE " + v + " > CAST(? AS " + type + ") ORDER BY bv LIMIT " + limit;
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, min);
-            ps.setInt(2, widen);
-            ps.setString(3, interval);
-            ps.setString(4, max);
-            ps.setInt(5, widen);
-            ps.setString(6, interval);
-            ps.setString(7, min);
-            List<String> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) out.add(rs.getString(2));
-            }
-            return out;
-        }
+                + " WHERE " + v + " > CAST(? AS " + type + ")) b ORDER BY bv LIMIT " + limit;
+        return texts(c, sql, min, widen, interval, max, widen, interval, min);
     }
 
     /** Ranges of a single-column integer primary key, about splitRows rows each; null when there is no such key. */
