@@ -142,7 +142,7 @@ public class Planner {
     public static void validateSelection(Connection c, MigrationRun run) throws SQLException {
         Planner p = new Planner();
         for (TableInfo t : p.listTables(c, run)) {
-            if (run.cfg.timeColumns.containsKey(t.key())) timeColumn(c, run, t);
+            if (t.configuredTimeColumn(run.cfg.timeColumns) != null) timeColumn(c, run, t);
         }
     }
 
@@ -216,7 +216,9 @@ public class Planner {
                 long bytes = rs.getLong(5);
                 long est = rs.getLong(4);
                 if (est < 0) est = bytes / 100; // never analyzed: guess ~100 bytes a row
-                out.add(new TableInfo(schema, name, rs.getLong(1), columns(c, rs.getLong(1), pg12), est, bytes));
+                TableInfo t = new TableInfo(schema, name, rs.getLong(1), columns(c, rs.getLong(1), pg12), est, bytes);
+                if (rootName != null) t.rootKey = rootSchema + "." + rootName;
+                out.add(t);
             }
         }
         for (TablePattern p : include) {
@@ -226,9 +228,10 @@ public class Planner {
             }
         }
         for (String key : run.cfg.timeColumns.keySet()) {
-            if (out.stream().noneMatch(t -> t.key().equals(key))) {
+            if (out.stream().noneMatch(t -> t.key().equals(key) || key.equals(t.rootKey))) {
                 throw new UserError("timeColumns names the table '" + key + "', which is not among the tables to copy.",
-                        "Write it as schema.table, unquoted, exactly as in the source (e.g. public.metrics).");
+                        "Write it as schema.table, unquoted, exactly as in the source (e.g. public.metrics); a partitioned"
+                                + " table's setting applies to its partitions.");
             }
         }
         return out;
@@ -309,7 +312,7 @@ public class Planner {
 
     /** {name, type, notnull "t"/"f", a whole valid btree index leads with it "t"/"f"} of the column to split on, or null. */
     private static String[] timeColumn(Connection c, MigrationRun run, TableInfo t) throws SQLException {
-        String configured = run.cfg.timeColumns.get(t.key());
+        String configured = t.configuredTimeColumn(run.cfg.timeColumns);
         String sql = "SELECT a.attname, pg_catalog.format_type(a.atttypid, NULL), a.attnotnull,"
                 + " EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = a.attrelid AND i.indkey[0] = a.attnum) AS leads,"
                 // what the planner's probes need: an index that finds the next value at once

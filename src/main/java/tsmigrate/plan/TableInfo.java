@@ -33,6 +33,8 @@ public final class TableInfo {
     public volatile String fingerprintFormat;
     /** Rows with a time above this were not copied yet: --catch-up copies them. */
     public String highWater;
+    /** A partition leaf's partitioned root as schema.table (timeColumns may name it for all its leaves); else null. */
+    public String rootKey;
 
     public TableInfo(String schema, String name, long oid, List<String> columns, long estimatedRows, long bytes) {
         this.schema = schema;
@@ -50,6 +52,12 @@ public final class TableInfo {
     /** schema.table as people write it when nothing needs quoting; used in config keys and patterns. */
     public String key() {
         return schema + "." + name;
+    }
+
+    /** The time column configured for this table, or for its partitioned root; null when none is. */
+    public String configuredTimeColumn(java.util.Map<String, String> timeColumns) {
+        String own = timeColumns.get(key());
+        return own != null || rootKey == null ? own : timeColumns.get(rootKey);
     }
 
     /** File systems allow 255 bytes per name; %-encoding takes 3 per byte of a non-ASCII name. */

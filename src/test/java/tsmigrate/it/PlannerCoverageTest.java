@@ -61,6 +61,12 @@ class PlannerCoverageTest {
                 CREATE TABLE dense (t timestamp NOT NULL);
                 INSERT INTO dense SELECT timestamp '2024-01-01' + i * interval '1 hour' FROM generate_series(1, 6000) i;
                 CREATE INDEX ON dense (t);
+                CREATE TABLE parted (t timestamptz NOT NULL, u timestamptz NOT NULL) PARTITION BY RANGE (u);
+                CREATE TABLE parted_a PARTITION OF parted FOR VALUES FROM ('2000-01-01') TO ('2025-01-01');
+                CREATE TABLE parted_b PARTITION OF parted FOR VALUES FROM ('2025-01-01') TO ('2100-01-01');
+                INSERT INTO parted SELECT timestamptz '2024-12-20' + i * interval '1 hour', timestamptz '2024-12-20' + i * interval '1 hour'
+                FROM generate_series(1, 480) i;
+                CREATE INDEX ON parted (t);
                 CREATE TABLE noindex (t timestamptz NOT NULL);
                 INSERT INTO noindex SELECT timestamptz '2024-01-01' + i * interval '1 hour' FROM generate_series(1, 100) i;
                 ANALYZE;
@@ -68,7 +74,12 @@ class PlannerCoverageTest {
     }
 
     private static List<Chunk> plan(String interval, long splitRows) throws Exception {
+        return plan(interval, splitRows, java.util.Map.of());
+    }
+
+    private static List<Chunk> plan(String interval, long splitRows, java.util.Map<String, String> timeColumns) throws Exception {
         JobConfig cfg = new JobConfig();
+        cfg.timeColumns.putAll(timeColumns);
         cfg.source = ConnInfo.parse("source", Clusters.source().uri(db));
         // each plan is saved in the state store of a fresh target database
         String target = "plan_state_" + System.nanoTime();
@@ -171,6 +182,19 @@ class PlannerCoverageTest {
         long k = chunks.stream().filter(c -> c.table.name.equals("k")).count();
         assertTrue(k >= 5, "1002 rows / 100 per chunk, got " + k);
         assertCovered(chunks, "k");
+    }
+
+    /** A time column named for a partitioned table applies to its leaves (the tables that hold the rows). */
+    @Test
+    void timeColumnOfAPartitionedTableSplitsItsLeaves() throws Exception {
+        // u, not t: without the setting the leaves would be split by t, the column an index leads with
+        List<Chunk> chunks = plan("1 day", 1_000_000, java.util.Map.of("public.parted", "u"));
+        for (String leaf : List.of("parted_a", "parted_b")) {
+            List<Chunk> mine = chunks.stream().filter(c -> c.table.name.equals(leaf)).toList();
+            assertTrue(mine.size() >= 5, leaf + ": ~10 days in 1-day chunks, got " + ranges(mine));
+            assertEquals("u", mine.get(0).table.timeColumn, leaf);
+            assertCovered(chunks, leaf);
+        }
     }
 
     @Test
