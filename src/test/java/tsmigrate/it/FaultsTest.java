@@ -127,7 +127,18 @@ class FaultsTest {
     @Test
     @org.junit.jupiter.api.Timeout(180)
     void onChunkErrorContinueCopiesTheOthersAndNamesTheFailedChunk() throws Exception {
-        String[] dbs = Clusters.newPair("cont");
+        continueAfterAFailedChunk("cont");
+    }
+
+    /** The same with --stream: a COPY the target rejects mid-stream ends its chunk, and the worker's next ones go on. */
+    @Test
+    @org.junit.jupiter.api.Timeout(180)
+    void onChunkErrorContinueWhenStreaming() throws Exception {
+        continueAfterAFailedChunk("contstream", "--stream");
+    }
+
+    private void continueAfterAFailedChunk(String name, String... more) throws Exception {
+        String[] dbs = Clusters.newPair(name);
         Clusters.runSql(Clusters.source(), dbs[0], """
                 CREATE TABLE m (time timestamptz NOT NULL, v int);
                 INSERT INTO m SELECT timestamptz '2025-01-01' + i * interval '1 hour', i FROM generate_series(0, 24 * 4 - 1) i;
@@ -135,6 +146,7 @@ class FaultsTest {
                 """);
         String[] common = {"--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
                 "--work-dir", work.toString(), "--workers", "3", "--chunk-interval", "1 day", "--on-chunk-error", "continue"};
+        common = concat(common, more);
         Cli.Result schema = Cli.run(concat(new String[] {"migrate", "--steps", "pre-data"}, common));
         assertEquals(0, schema.exit(), schema.all());
         // rows of 2025-01-02 (v 24..47) cannot be loaded: a permanent, not a transient, error

@@ -123,15 +123,22 @@ class ServerDownTest {
         downForSecondsMidData(true);
     }
 
+    /** --stream: the source's COPY TO breaks off while it feeds the target's COPY FROM directly. */
+    @Test
+    @Timeout(300)
+    void sourceDownForSecondsMidStreamIsRetriedAndTheMigrationCompletes() throws Exception {
+        downForSecondsMidData(true, "--stream");
+    }
+
     /** One side (its own cluster, so the shared ones stay up) crashes mid-data and is back 3 s later. */
-    private void downForSecondsMidData(boolean sourceGoesDown) throws Exception {
+    private void downForSecondsMidData(boolean sourceGoesDown, String... more) throws Exception {
         try (EmbeddedCluster down = EmbeddedCluster.start(sourceGoesDown ? "down-src" : "down-tgt")) {
             EmbeddedCluster source = sourceGoesDown ? down : Clusters.source();
             EmbeddedCluster target = sourceGoesDown ? Clusters.target() : down;
             String db = (sourceGoesDown ? "down_src_" : "down_tgt_") + System.nanoTime();
             source.createDatabase(db);
             target.createDatabase(db);
-            CompletableFuture<Cli.Result> run = startMidData(source, target, db);
+            CompletableFuture<Cli.Result> run = startMidData(source, target, db, more);
             down.crash();
             Thread.sleep(3000);
             down.restart();
