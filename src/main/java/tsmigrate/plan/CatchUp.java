@@ -29,14 +29,19 @@ public class CatchUp {
         Connection src = run.snapshotHolder != null ? run.snapshotHolder : Pg.connect("source", run.cfg.source);
         try {
             for (TableInfo t : run.getTables()) {
-                if (t.timeColumn == null || t.highWater == null) continue;
+                if (t.timeColumn == null) continue;
                 String qc = Pg.ident(t.timeColumn);
                 String cast = " AS " + t.timeType + ")";
-                String mark = Set.of("timestamp with time zone", "timestamp without time zone", "date").contains(t.timeType)
-                        ? Pg.literal(t.highWater) : String.valueOf(Long.parseLong(t.highWater)); // integer time: a number
-                String above = qc + " > CAST(" + mark + cast;
-                String newMax;
                 boolean integer = !Set.of("timestamp with time zone", "timestamp without time zone", "date").contains(t.timeType);
+                String above;
+                if (t.highWater == null) {
+                    // no finite time at plan time (an empty table: next month's partition): every finite time is new
+                    above = integer ? qc + " IS NOT NULL" : qc + " > CAST('-infinity'" + cast;
+                } else {
+                    String mark = integer ? String.valueOf(Long.parseLong(t.highWater)) : Pg.literal(t.highWater); // integer time: a number
+                    above = qc + " > CAST(" + mark + cast;
+                }
+                String newMax;
                 try (PreparedStatement ps = src.prepareStatement("SELECT max(" + qc + ")::text FROM " + (t.hypertableOnSource ? "" : "ONLY ")
                         + t.qualified() + " WHERE " + above + (integer ? "" : " AND " + qc + " < CAST('infinity'" + cast));
                      ResultSet rs = ps.executeQuery()) {
@@ -46,7 +51,7 @@ public class CatchUp {
                 if (newMax == null) continue;
                 int next = run.getChunks().stream().filter(c -> c.table == t).mapToInt(c -> c.number).max().orElse(0) + 1;
                 String pred = above + " AND " + qc + " <= CAST(" + (integer ? String.valueOf(Long.parseLong(newMax)) : Pg.literal(newMax)) + cast;
-                added.add(new Chunk(t, next, pred, "catch-up (" + t.highWater + ", " + newMax + "]",
+                added.add(new Chunk(t, next, pred, "catch-up (" + (t.highWater == null ? "-infinity" : t.highWater) + ", " + newMax + "]",
                         run.workDir.root().resolve(t.dirName()).resolve(String.format("%06d.csv", next))));
                 t.highWater = newMax;
                 moved.add(t);

@@ -69,11 +69,47 @@ public class Planner {
             if (!planned) warnIfIntervalChanged(run, st);
             run.state.loadPlan(st, run.workDir.root(), run.getTables(), run.getChunks());
         }
+        if (!planned) checkSelectionUnchanged(run);
         markHypertables(run);
         PlanFile.write(run, run.path("plan.yaml"));
         long done = run.getChunks().stream().filter(ch -> !ch.state.equals("planned") && !ch.state.equals("exported")).count();
         run.counts("plan", run.getTables().size() + " tables, " + run.getChunks().size() + " chunks"
                 + (done > 0 ? " (" + done + " already loaded)" : "") + "; plan in " + run.path("plan.yaml"));
+    }
+
+    /**
+     * A resumed run copies the tables of its plan. One it selects that the plan lacks (another --include, or a
+     * table created on the source since) would never be copied: refused, before any data moves. One the plan has
+     * that it no longer selects is still copied, and named.
+     */
+    private void checkSelectionUnchanged(MigrationRun run) throws SQLException {
+        Connection c = run.snapshotHolder != null ? run.snapshotHolder : Pg.connect("source", run.cfg.source);
+        List<TableInfo> now;
+        try {
+            now = listTables(c, run);
+        } finally {
+            if (c != run.snapshotHolder) Pg.closeQuietly(c);
+        }
+        Set<String> plannedKeys = new java.util.HashSet<>();
+        for (TableInfo t : run.getTables()) plannedKeys.add(t.qualified());
+        Set<String> nowKeys = new java.util.HashSet<>();
+        for (TableInfo t : now) nowKeys.add(t.qualified());
+        List<String> added = now.stream().map(TableInfo::qualified).filter(k -> !plannedKeys.contains(k)).toList();
+        List<String> left = run.getTables().stream().map(TableInfo::qualified).filter(k -> !nowKeys.contains(k)).toList();
+        if (!added.isEmpty()) {
+            throw new tsmigrate.run.Refusal("This migration's plan, made by its first run, does not have " + added.size()
+                    + " table(s) this run selects: " + names(added) + ". Their rows would never be copied; nothing was copied.",
+                    "Run with the --include/--exclude of the first run (a table created on the source since is not part of this"
+                            + " migration: migrate it separately), or start over with --restart, which plans again.");
+        }
+        if (!left.isEmpty()) {
+            run.warn("plan: " + left.size() + " table(s) of this migration's plan are not selected by this run, or are gone from the"
+                    + " source: " + names(left) + "; the plan is kept (--restart plans again)");
+        }
+    }
+
+    private static String names(List<String> tables) {
+        return String.join(", ", tables.subList(0, Math.min(5, tables.size()))) + (tables.size() > 5 ? ", ..." : "");
     }
 
     /** A resumed run keeps its plan: a --chunk-interval other than the plan's (as an interval: 1 day = 24 hours) is named. */

@@ -181,7 +181,9 @@ public final class Migration {
     private static void recordEnd(MigrationRun run, String step, String why) {
         if (step == null) return;
         try (java.sql.Connection c = run.state.connect()) {
-            if (run.state.exists(c)) run.state.stepFailed(c, step, why);
+            // A step done before it failed keeps 'done': its work stands (a plan marked failed would be made again,
+            // and its chunks copied again, twice on the target).
+            if (run.state.exists(c) && !"done".equals(run.state.stepStatus(c, step))) run.state.stepFailed(c, step, why);
         } catch (Exception e) {
             LOG.debug("cannot record how step {} ended: {}", step, e.toString());
         }
