@@ -158,11 +158,19 @@ public class Planner {
 
     /** Called by preflight, on a connection of its own: a bad interval is the user's error, not the plan's. */
     public static void validateInterval(Connection c, String interval) {
-        try (PreparedStatement ps = c.prepareStatement("SELECT CAST(? AS interval) > interval '0'")) {
+        // Months, days and time are added one after the other: a negative part can step a boundary backwards
+        // (Jan 31 + 1 month - 29 days = Jan 30), and the plan would never end.
+        try (PreparedStatement ps = c.prepareStatement("SELECT i > interval '0', extract(year FROM i) >= 0 AND extract(month FROM i) >= 0"
+                + " AND extract(day FROM i) >= 0 AND extract(hour FROM i) >= 0 AND extract(minute FROM i) >= 0"
+                + " AND extract(second FROM i) >= 0 FROM (SELECT CAST(? AS interval) AS i) v")) {
             ps.setString(1, interval);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
-                if (rs.getBoolean(1)) return;
+                if (rs.getBoolean(1) && rs.getBoolean(2)) return;
+                if (rs.getBoolean(1)) {
+                    throw new UserError("The chunk interval '" + interval + "' has a negative part: its boundaries could step backwards.",
+                            "Pass --chunk-interval with no negative part, like '1 day', '23 hours' or '1 month'.");
+                }
             }
         } catch (SQLException e) {
             // fall through to the user error

@@ -157,6 +157,22 @@ class BadInputTest {
         assertClean(r, TsMigrate.USAGE, "is not a positive PostgreSQL interval");
     }
 
+    /** An interval with a negative part can step backwards (Jan 31 + 1 month - 29 days = Jan 30): the plan never ended. */
+    @Test
+    @org.junit.jupiter.api.Timeout(120)
+    void chunkIntervalWithANegativePartIsRefused() throws Exception {
+        String[] dbs = Clusters.newPair("negiv");
+        Clusters.runSql(Clusters.source(), dbs[0], """
+                CREATE TABLE m (t timestamp, v int);
+                CREATE INDEX ON m (t);
+                INSERT INTO m SELECT timestamp '2021-01-31 01:00' + g * interval '1 hour', g FROM generate_series(0, 3000) g;
+                """);
+        for (String iv : new String[] {"1 month -29 days", "-1 month 31 days", "1 day -1 hour"}) {
+            Cli.Result r = migrate(Clusters.source().uri(dbs[0]), Clusters.target().uri(dbs[1]), "--chunk-interval", iv);
+            assertClean(r, TsMigrate.USAGE, "negative part");
+        }
+    }
+
     @Test
     void pgDumpTooOldForSource() throws Exception {
         String[] dbs = Clusters.newPair("olddump");
