@@ -183,7 +183,10 @@ public final class TsMigrate implements Callable<Integer> {
             cfg.usePgPassword(System.getenv());
             if (workDir != null) cfg.workDir = workDir;
             if (workers != null) cfg.workers = workers;
-            if (chunkInterval != null) cfg.chunkInterval = chunkInterval;
+            if (chunkInterval != null) {
+                cfg.chunkInterval = chunkInterval;
+                cfg.chunkIntervalGiven = true;
+            }
             if (splitRows != null) cfg.splitRows = splitRows;
             cfg.include.addAll(include);
             cfg.exclude.addAll(exclude);

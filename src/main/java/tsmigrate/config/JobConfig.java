@@ -18,6 +18,8 @@ public final class JobConfig {
     public Path workDir = DEFAULT_WORK_DIR;
     public int workers = 4;
     public String chunkInterval = "1 day";
+    /** chunkInterval was set for this job (flag or job file), not left to the defaults: a resume names a difference. */
+    public boolean chunkIntervalGiven;
     /** Tables without a time column and with more (estimated) rows than this are split by primary-key ranges. */
     public long splitRows = 1_000_000;
     public final List<String> include = new ArrayList<>();

@@ -85,7 +85,10 @@ public final class JobFile {
         if (map.containsKey("target")) cfg.target = conn(base, "target", map.get("target"));
         if (map.containsKey("workDir")) cfg.workDir = base.resolve(str(map, "workDir"));
         if (map.containsKey("workers")) cfg.workers = intValue(map, text, "workers");
-        if (map.containsKey("chunkInterval")) cfg.chunkInterval = str(map, "chunkInterval");
+        if (map.containsKey("chunkInterval")) {
+            cfg.chunkInterval = str(map, "chunkInterval");
+            cfg.chunkIntervalGiven = !appConfig;
+        }
         if (map.containsKey("splitRows")) cfg.splitRows = longValue(map, text, "splitRows");
         if (map.containsKey("include")) cfg.include.addAll(list(map, "include"));
         if (map.containsKey("exclude")) cfg.exclude.addAll(list(map, "exclude"));

@@ -116,7 +116,7 @@ public class Planner {
     private static void warnIfIntervalChanged(MigrationRun run, Connection st) throws SQLException {
         String planned = run.state.chunkInterval(st);
         String now = run.cfg.chunkInterval;
-        if (planned == null || planned.equals(now)) return;
+        if (!run.cfg.chunkIntervalGiven || planned == null || planned.equals(now)) return;
         boolean same;
         try (PreparedStatement ps = st.prepareStatement("SELECT CAST(? AS interval) = CAST(? AS interval)")) {
             ps.setString(1, planned);

@@ -66,6 +66,20 @@ class ResumeTest {
         assertFalse(same.all().contains("planned with"), same.all());
     }
 
+    /** A run that does not set the interval (the built-in default applies) has nothing to be warned about. */
+    @Test
+    void anUnsetChunkIntervalOnResumeIsNotWarnedAbout() throws Exception {
+        String[] dbs = Clusters.newPair("intervalunset");
+        Clusters.runSql(Clusters.source(), dbs[0], SOURCE);
+        String[] sixHours = args(dbs);
+        sixHours[sixHours.length - 1] = "6 hours";
+        assertEquals(0, Cli.run(verb("migrate", sixHours)).exit());
+        String[] unset = java.util.Arrays.copyOf(args(dbs), args(dbs).length - 2); // without --chunk-interval
+        Cli.Result again = Cli.run(verb("migrate", unset));
+        assertEquals(0, again.exit(), again.all());
+        assertFalse(again.all().contains("planned with"), again.all());
+    }
+
     @Test
     void secondRunSkipsEverythingDone() throws Exception {
         String[] dbs = Clusters.newPair("resume");
