@@ -174,6 +174,51 @@ class ServeIT {
         }
     }
 
+    /**
+     * --concurrent-jobs is an upper bound: with 1, the second of two jobs dropped together starts after the first
+     * ends. (Camel's thread pool with no queue ran the job it could not take on the inbox's own thread: one more.)
+     */
+    @Test
+    void concurrentJobsIsAnUpperBound() throws Exception {
+        Path inbox = work.resolve("inbox");
+        Files.createDirectories(inbox);
+        Path stage = Files.createDirectories(work.resolve("stage"));
+        for (String job : List.of("one", "two")) {
+            String[] dbs = Clusters.newPair("serve_" + job);
+            Clusters.runSql(Clusters.source(), dbs[0], """
+                    CREATE TABLE m (time timestamptz NOT NULL, v int);
+                    INSERT INTO m SELECT timestamptz '2025-01-01' + i * interval '1 hour', i FROM generate_series(0, 24 * 3 - 1) i;
+                    CREATE INDEX ON m (time);
+                    """);
+            assertEquals(0, Cli.run("migrate", "--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
+                    "--work-dir", work.resolve("wd-" + job).toString(), "--steps", "preflight,pre-data").exit());
+            SlowLoads.slowDown(dbs[1]); // 3 chunks of a second each, one at a time
+            Files.writeString(stage.resolve(job + ".yaml"), "source: " + Clusters.source().uri(dbs[0]) + "\ntarget: " + Clusters.target().uri(dbs[1])
+                    + "\nworkDir: " + work.resolve("wd-" + job) + "\nchunkInterval: 1 day\nworkers: 1\n");
+        }
+        Path log = work.resolve("serve.log");
+        Process serve = serve(inbox, log, "--concurrent-jobs", "1");
+        try {
+            waitFor(inbox.resolve("done"));
+            Files.move(stage.resolve("one.yaml"), inbox.resolve("one.yaml"));
+            Files.move(stage.resolve("two.yaml"), inbox.resolve("two.yaml"));
+            waitFor(inbox.resolve("done/one.yaml"));
+            waitFor(inbox.resolve("done/two.yaml"));
+            List<String> lines = Files.readAllLines(log);
+            int firstDone = -1;
+            int secondStarted = -1;
+            for (int i = 0; i < lines.size(); i++) {
+                String l = lines.get(i);
+                if (firstDone < 0 && l.matches(".*job (one|two): done.*")) firstDone = i;
+                if (l.matches(".*job (one|two): started.*")) secondStarted = i; // the last start
+            }
+            assertTrue(firstDone >= 0 && firstDone < secondStarted, "one job at a time:\n" + String.join("\n", lines));
+        } finally {
+            serve.destroy();
+            serve.waitFor(30, TimeUnit.SECONDS);
+        }
+    }
+
     /** An IPv4 address of this machine other than loopback, or null. */
     private static String nonLoopbackAddress() throws java.net.SocketException {
         for (java.net.NetworkInterface ni : java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())) {
