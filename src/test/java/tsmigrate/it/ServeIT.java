@@ -128,6 +128,10 @@ class ServeIT {
             Files.writeString(inbox.resolve("broken.yaml"), "source: postgresql://u:secretpw@127.0.0.1:1/x\ntarget: " + Clusters.target().uri("postgres")
                     + "\nworkDir: " + work.resolve("wd2") + "\nchunk_interval: 1 day\n");
 
+            Files.writeString(inbox.resolve("empty.yaml"), ""); // sat in the inbox for good: the read lock never took an empty file
+            waitFor(inbox.resolve("failed/empty.error.txt"));
+            String empty = Files.readString(inbox.resolve("failed/empty.error.txt"));
+            assertTrue(empty.contains("source"), empty);
             waitFor(inbox.resolve("failed/broken.error.txt"));
             waitFor(inbox.resolve("failed/broken.yaml"));
             String why = Files.readString(inbox.resolve("failed/broken.error.txt"));
