@@ -427,15 +427,17 @@ public class Planner {
             min = rs.getString(1);
             max = rs.getString(2);
         }
-        String interval = run.cfg.chunkInterval;
-        int widen = 1;
+        // a date column steps whole days: an interval with part of a day is rounded up (13 hours: 1 day)
+        String interval = type.equals("date") ? wholeDays(c, run.cfg.chunkInterval) : run.cfg.chunkInterval;
+        long widen = 1;
         List<String> bounds;
         if (min == null) {
             bounds = List.of();
         } else if (indexed) {
-            // index probes skip the empty stretches; more non-empty intervals than the limit: wider ones
+            // index probes skip the empty stretches; more non-empty intervals than the limit: wider ones, as wide as
+            // it takes (at most the whole span: then there is no boundary)
             while ((bounds = probedBoundaries(c, t, qc, type, min, max, interval, widen, MAX_CHUNKS_PER_TABLE + 1)).size()
-                    > MAX_CHUNKS_PER_TABLE && widen <= Integer.MAX_VALUE / 2) {
+                    > MAX_CHUNKS_PER_TABLE) {
                 widen *= 2;
             }
             if (widen > 1) {
@@ -443,12 +445,14 @@ public class Planner {
                         + " that hold rows; using " + widen + " times that interval instead");
             }
         } else {
-            bounds = boundaries(c, type, min, max, interval, 1, MAX_CHUNKS_PER_TABLE + 1);
-            if (bounds.size() > MAX_CHUNKS_PER_TABLE) {
-                long span = spanInIntervals(c, type, min, max, interval);
-                widen = (int) Math.min(Integer.MAX_VALUE, (span + MAX_CHUNKS_PER_TABLE - 1) / MAX_CHUNKS_PER_TABLE);
-                widen = Math.max(widen, 2);
-                bounds = boundaries(c, type, min, max, interval, widen, MAX_CHUNKS_PER_TABLE + 1);
+            // the width first, from the span: generating every step of a tiny interval over a long span (to count
+            // them) once filled the server's disk with a sort
+            long span = spanInIntervals(c, type, min, max, interval);
+            widen = Math.max(1, (span + MAX_CHUNKS_PER_TABLE - 1) / MAX_CHUNKS_PER_TABLE);
+            while ((bounds = boundaries(c, type, min, max, interval, widen, MAX_CHUNKS_PER_TABLE + 1)).size() > MAX_CHUNKS_PER_TABLE) {
+                widen *= 2; // months counted as 30 days made too few
+            }
+            if (widen > 1) {
                 run.warn("plan: " + t.qualified() + " spans " + min + " .. " + max + ", which would be " + span + " chunks of "
                         + interval + "; using " + widen + " times that interval instead");
             }
@@ -485,7 +489,7 @@ public class Planner {
      * One statement (a recursive query, one probe per boundary), so a distant source costs one round trip.
      */
     private static List<String> probedBoundaries(Connection c, TableInfo t, String qc, String type, String min, String max,
-            String interval, int widen, int limit) throws SQLException {
+            String interval, long widen, int limit) throws SQLException {
         String series = seriesType(type);
         String step = "? * CAST(? AS interval)";
         String sql = "WITH RECURSIVE b(v) AS (SELECT CAST(CAST(? AS " + type + ") AS " + series + ")"
@@ -508,11 +512,11 @@ public class Planner {
         return type.equals("timestamp with time zone") ? "timestamptz" : "timestamp";
     }
 
-    /** The first column of a query's rows, as text; the parameters bound in order (Integer or String). */
+    /** The first column of a query's rows, as text; the parameters bound in order (Long or String). */
     private static List<String> texts(Connection c, String sql, Object... params) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             for (int i = 0; i < params.length; i++) {
-                if (params[i] instanceof Integer n) ps.setInt(i + 1, n);
+                if (params[i] instanceof Long n) ps.setLong(i + 1, n);
                 else ps.setString(i + 1, (String) params[i]);
             }
             List<String> out = new ArrayList<>();
@@ -521,6 +525,12 @@ public class Planner {
             }
             return out;
         }
+    }
+
+    /** The interval rounded up to whole days, for a date column ('13 hours': '1 day', '36 hours': '2 days'). */
+    private static String wholeDays(Connection c, String interval) throws SQLException {
+        return texts(c, "SELECT CASE WHEN justify_hours(i) = date_trunc('day', justify_hours(i)) THEN i"
+                + " ELSE date_trunc('day', justify_hours(i)) + interval '1 day' END::text FROM (SELECT CAST(? AS interval) AS i) v", interval).get(0);
     }
 
     /** About how many intervals lie between min and max (months count as 30 days), without generating them. */
@@ -539,7 +549,7 @@ public class Planner {
     }
 
     /** min + k * widen * interval for k >= 1 while <= max, as text in the column's type, without repeats (dates). */
-    private static List<String> boundaries(Connection c, String type, String min, String max, String interval, int widen, int limit)
+    private static List<String> boundaries(Connection c, String type, String min, String max, String interval, long widen, int limit)
             throws SQLException {
         String series = seriesType(type);
         String v = "CAST(g AS " + type + ")";

@@ -67,6 +67,12 @@ class PlannerCoverageTest {
                 INSERT INTO parted SELECT timestamptz '2024-12-20' + i * interval '1 hour', timestamptz '2024-12-20' + i * interval '1 hour'
                 FROM generate_series(1, 480) i;
                 CREATE INDEX ON parted (t);
+                CREATE TABLE days (t date NOT NULL, v int);
+                INSERT INTO days SELECT date '2000-01-01' + i / 2, i FROM generate_series(0, 11999) i;
+                CREATE INDEX ON days (t);
+                CREATE TABLE micro (t timestamptz NOT NULL);
+                INSERT INTO micro SELECT timestamptz '2024-01-01' + i * interval '158 seconds' FROM generate_series(1, 20000) i;
+                CREATE INDEX ON micro (t);
                 CREATE TABLE noindex (t timestamptz NOT NULL);
                 INSERT INTO noindex SELECT timestamptz '2024-01-01' + i * interval '1 hour' FROM generate_series(1, 100) i;
                 ANALYZE;
@@ -159,6 +165,29 @@ class PlannerCoverageTest {
         long dense = chunks.stream().filter(c -> c.table.name.equals("dense")).count();
         assertTrue(dense <= 5001 && dense > 2000, "6000 rows, one an hour, in 1-hour chunks: widened to at most 5000, got " + dense);
         assertCovered(chunks, "dense");
+    }
+
+    /** No chunk holds more than a small share of the rows: the boundary list was cut short, leaving one giant last chunk. */
+    private static void assertNoGiantChunk(List<Chunk> chunks, String table, long maxRows) throws Exception {
+        List<Chunk> mine = chunks.stream().filter(c -> c.table.name.equals(table)).toList();
+        try (Connection c = Clusters.source().connect(db)) {
+            Chunk last = mine.stream().filter(ch -> ch.range.endsWith("and infinity")).findFirst().orElseThrow(() -> new AssertionError(ranges(mine)));
+            long n = Long.parseLong(Pg.queryString(c, "SELECT count(*) FROM (" + last.selectSql() + ") s"));
+            assertTrue(n <= maxRows, table + ": the last chunk " + last.range + " holds " + n + " rows; chunks " + ranges(mine));
+        }
+        assertCovered(chunks, table);
+    }
+
+    /** A date column with a 13-hour interval: two boundaries of a day counted twice against the limit, which cut the list. */
+    @Test
+    void aDateColumnWithAnIntervalOfPartDaysIsSplitEvenly() throws Exception {
+        assertNoGiantChunk(plan("13 hours", 1_000_000), "days", 100);
+    }
+
+    /** '1 microsecond' over a year: widening stopped at 2^30 times, with the list still cut at the limit. */
+    @Test
+    void aTinyIntervalIsWidenedAsFarAsItTakes() throws Exception {
+        assertNoGiantChunk(plan("1 microsecond", 1_000_000), "micro", 100);
     }
 
     /** A far outlier (a 9999-12-31 sentinel) once made ~5000 chunks, all but two empty, and 22 s of data step for 1,001 rows. */
