@@ -64,9 +64,10 @@ public final class WorkDir {
             throw new UserError("The work dir folder " + dir + " belongs to " + owner.getName() + ", not to " + me.getName()
                     + ", who runs tsmigrate.", "Its owner could replace chunk files before they are loaded: pass a --work-dir of your own.");
         }
-        if (perms.contains(PosixFilePermission.OTHERS_WRITE)) {
-            throw new UserError("The work dir folder " + dir + " is " + PosixFilePermissions.toString(perms) + ": other users can write to it.",
-                    "They could replace chunk files before they are loaded: run chmod o-w " + dir + " (or chmod 700), or pass another --work-dir.");
+        if (perms.contains(PosixFilePermission.OTHERS_WRITE) || perms.contains(PosixFilePermission.GROUP_WRITE)) {
+            throw new UserError("The work dir folder " + dir + " is " + PosixFilePermissions.toString(perms) + ": other users (its group"
+                    + (perms.contains(PosixFilePermission.OTHERS_WRITE) ? ", everyone" : "") + ") can write to it.",
+                    "They could replace chunk files before they are loaded: run chmod go-w " + dir + " (or chmod 700), or pass another --work-dir.");
         }
     }
 

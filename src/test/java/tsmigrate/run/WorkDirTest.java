@@ -32,8 +32,17 @@ class WorkDirTest {
         Path root = Files.createDirectory(tmp.resolve("shared"));
         Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwxrwxrwx"));
         UserError e = assertThrows(UserError.class, () -> new WorkDir(root).prepare());
-        assertTrue(e.getMessage().contains("other users can write"), e.getMessage());
+        assertTrue(e.getMessage().contains("other users (its group"), e.getMessage());
         assertTrue(String.valueOf(e.hint()).contains("chmod"), String.valueOf(e.hint()));
+    }
+
+    /** The members of its group are other users too. */
+    @Test
+    void aWorkDirItsGroupCanWriteToIsRefused() throws Exception {
+        Path root = Files.createDirectory(tmp.resolve("group"));
+        Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwxrwx---"));
+        UserError e = assertThrows(UserError.class, () -> new WorkDir(root).prepare());
+        assertTrue(e.getMessage().contains("other users (its group"), e.getMessage());
     }
 
     @Test
