@@ -110,7 +110,7 @@ public class Analyze {
         } finally {
             pool.shutdownNow();
         }
-        return "target analyzed: " + tables.size() + " tables on " + sessions + " sessions";
+        return "target analyzed: " + tables.size() + " tables (catalogs included) on " + sessions + " sessions";
     }
 
     private static void analyzeOne(Connection c, String table) throws SQLException {

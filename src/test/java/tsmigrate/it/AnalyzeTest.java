@@ -40,7 +40,7 @@ class AnalyzeTest {
         Cli.Result r = Cli.run("migrate", "--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
                 "--work-dir", work.toString(), "--workers", "3");
         assertEquals(0, r.exit(), r.all());
-        assertTrue(r.all().contains("tables on 3 sessions"), r.all());
+        assertTrue(r.all().contains("tables (catalogs included) on 3 sessions"), r.all());
         try (Connection t = Clusters.target().connect(dbs[1]); var st = t.createStatement();
              var rs = st.executeQuery("SELECT s.schemaname || '.' || s.relname, s.last_analyze IS NOT NULL FROM pg_stat_all_tables s"
                      + " JOIN pg_class c ON c.oid = s.relid WHERE c.relkind IN ('r', 'm') AND s.schemaname IN ('public', 'pg_catalog')"
