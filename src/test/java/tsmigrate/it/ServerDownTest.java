@@ -144,7 +144,7 @@ class ServerDownTest {
             down.restart();
             Cli.Result r = run.get(4, TimeUnit.MINUTES);
             assertEquals(0, r.exit(), r.all() + unloaded(target, db));
-            assertTrue(r.err().contains("; retrying ("), "the faults were retried:\n" + r.err());
+            assertTrue(r.err().contains("retrying"), "the faults were retried:\n" + r.err());
             assertSameRows(source, target, db);
         }
     }
@@ -213,7 +213,7 @@ class ServerDownTest {
             target.restart();
             Cli.Result r = run.get(4, TimeUnit.MINUTES);
             assertEquals(0, r.exit(), r.all());
-            assertTrue(r.err().contains("; retrying ("), "the fault was retried:\n" + r.err());
+            assertTrue(r.err().contains("retrying"), "the fault was retried:\n" + r.err());
             String contents = "SELECT string_agg(d.id || ':' || md5(lo_get(d.body)), ',' ORDER BY d.id) FROM doc d";
             try (Connection s = source.connect(db); Connection t = target.connect(db)) {
                 assertEquals(Pg.queryString(s, contents), Pg.queryString(t, contents));
