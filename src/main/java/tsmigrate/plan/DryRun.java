@@ -33,6 +33,10 @@ public final class DryRun {
         long largeObjectBytes;
         try (Connection src = Pg.connect("source", cfg.source); Connection tgt = Pg.connect("target", cfg.target)) {
             Planner.validateInterval(tgt, cfg.chunkInterval);
+            if (run.state.exists(tgt) && "done".equals(run.state.stepStatus(tgt, "plan"))) {
+                printSaved(cfg, run, tgt, out); // migrate would resume it: its plan, not a fresh one
+                return;
+            }
             Planner p = new Planner();
             for (TableInfo t : p.listTables(src, run)) {
                 int n = p.chunksFor(src, run, t).size();
@@ -63,6 +67,30 @@ public final class DryRun {
         else if (cfg.keepFiles) sb.append(" (needs about ").append(Durations.bytes(bytes)).append(" for the chunk files, kept)\n");
         else sb.append(" (needs about ").append(Durations.bytes(largestChunk * cfg.workers)).append(" for the chunk files in flight, ")
                 .append(cfg.workers).append(" at a time; ").append(Durations.bytes(bytes)).append(" with --keep-files)\n");
+        out.println(sb);
+    }
+
+    /** The plan a resumed migrate works from, as saved on the target, with how many of its chunks are copied. */
+    private static void printSaved(JobConfig cfg, MigrationRun run, Connection tgt, PrintStream out) throws Exception {
+        List<TableInfo> tables = new ArrayList<>();
+        List<Chunk> chunks = new ArrayList<>();
+        run.state.loadPlan(tgt, run.workDir.root(), tables, chunks);
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"table", "chunks", "copied", "split"});
+        long all = 0;
+        long copied = 0;
+        for (TableInfo t : tables) {
+            List<Chunk> mine = chunks.stream().filter(c -> c.table == t).toList();
+            long done = mine.stream().filter(c -> c.state.equals("loaded") || c.state.equals("verified")).count();
+            rows.add(new String[] {t.qualified(), String.valueOf(mine.size()), String.valueOf(done), t.split});
+            all += mine.size();
+            copied += done;
+        }
+        rows.add(new String[] {"TOTAL", String.valueOf(all), String.valueOf(copied), ""});
+        StringBuilder sb = new StringBuilder("Plan (dry run, nothing written): " + cfg.source.masked() + " -> " + cfg.target.masked() + "\n");
+        sb.append("The target holds this migration's saved plan (chunk interval ").append(run.state.chunkInterval(tgt))
+                .append("): migrate would resume it, with these chunks; --restart would plan again.\n");
+        Summary.table(sb, rows, true);
         out.println(sb);
     }
 }

@@ -222,6 +222,20 @@ class ResumeTest {
         assertTrue(bad.err().contains("Unknown step 'indexes'"), bad.err());
     }
 
+    /** plan on a migration that would resume shows the plan it would resume and how far it got, not a fresh one (QA). */
+    @Test
+    void planOfAMigrationThatWouldResumeShowsItsSavedPlan() throws Exception {
+        String[] dbs = Clusters.newPair("dryresume");
+        Clusters.runSql(Clusters.source(), dbs[0], SOURCE);
+        assertEquals(0, Cli.run(verb("migrate", args(dbs))).exit());
+        String[] sixHours = args(dbs);
+        sixHours[sixHours.length - 1] = "6 hours"; // a fresh plan would have 56 chunks for m
+        Cli.Result r = Cli.run(verb("plan", sixHours));
+        assertEquals(0, r.exit(), r.all());
+        assertTrue(r.out().contains("saved plan") && r.out().contains("1 day"), r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.matches("\\s*\"public\"\\.\"m\"\\s+14\\s+14\\s.*")), r.out());
+    }
+
     @Test
     void planAndDryRunWriteNothing() throws Exception {
         String[] dbs = Clusters.newPair("dryrun");
