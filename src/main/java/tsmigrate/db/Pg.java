@@ -144,6 +144,11 @@ public final class Pg {
                             + ": {uri: ..., password: file:PATH} (or password: ${env:NAME}), or in the environment variable PGPASSWORD,"
                             + " or in ~/.pgpass (or the file PGPASSFILE names).", e);
         }
+        if (String.valueOf(e.getMessage()).startsWith("Invalid ") && !(e.getCause() instanceof java.io.IOException)) {
+            // PgJDBC refusing a URI parameter ("Invalid sslmode value: bogus"), before any network: with 08001, like a refused connection
+            return new CannotConnect("The " + side + " URI " + ci.masked() + " has a parameter the driver refuses: " + firstLine(e),
+                    "Fix the parameter in the URI (after the ?), e.g. sslmode=disable, prefer, require, verify-ca or verify-full.", e);
+        }
         return switch (state) {
             case "28P01", "28000" -> new CannotConnect("The " + where + " refused the login of user '" + ci.user() + "': " + firstLine(e),
                     "Check the user name and password in the " + side + " URI, or its password reference in the job file, or PGPASSWORD"

@@ -32,6 +32,15 @@ class CannotConnectTest {
         assertFalse(Faults.isTransient(failed("3D000")));
     }
 
+    /** PgJDBC refuses a bad URI parameter with 08001 too: that is the URI, not the host or the port (QA). */
+    @Test
+    void aParameterTheDriverRefusesIsNamedAsSuch() {
+        UserError e = Pg.explain("target", TARGET, new SQLException("Invalid sslmode value: bogus", "08001"));
+        assertTrue(e.getMessage().contains("Invalid sslmode value: bogus") && e.getMessage().contains("URI"), e.getMessage());
+        assertFalse(e.hint().contains("host and port"), e.hint());
+        assertFalse(e.getMessage().contains("secret"), e.getMessage());
+    }
+
     @Test
     void otherUserErrorsAreNot() {
         assertFalse(Faults.isTransient(new UserError("The work dir is full", "Free space", new SQLException("x", "08006"))));
