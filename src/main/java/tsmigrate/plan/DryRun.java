@@ -72,19 +72,14 @@ public final class DryRun {
 
     /** The plan a resumed migrate works from, as saved on the target, with how many of its chunks are copied. */
     private static void printSaved(JobConfig cfg, MigrationRun run, Connection tgt, PrintStream out) throws Exception {
-        List<TableInfo> tables = new ArrayList<>();
-        List<Chunk> chunks = new ArrayList<>();
-        run.state.loadPlan(tgt, run.workDir.root(), tables, chunks);
         List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"table", "chunks", "copied", "split"});
         long all = 0;
         long copied = 0;
-        for (TableInfo t : tables) {
-            List<Chunk> mine = chunks.stream().filter(c -> c.table == t).toList();
-            long done = mine.stream().filter(c -> c.state.equals("loaded") || c.state.equals("verified")).count();
-            rows.add(new String[] {t.qualified(), String.valueOf(mine.size()), String.valueOf(done), t.split});
-            all += mine.size();
-            copied += done;
+        for (tsmigrate.state.StateStore.TableProgress t : run.state.tableProgress(tgt)) {
+            rows.add(new String[] {t.table(), String.valueOf(t.chunks()), String.valueOf(t.done()), t.split()});
+            all += t.chunks();
+            copied += t.done();
         }
         rows.add(new String[] {"TOTAL", String.valueOf(all), String.valueOf(copied), ""});
         StringBuilder sb = new StringBuilder("Plan (dry run, nothing written): " + cfg.source.masked() + " -> " + cfg.target.masked() + "\n");

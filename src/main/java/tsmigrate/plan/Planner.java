@@ -109,7 +109,7 @@ public class Planner {
     }
 
     private static String names(List<String> tables) {
-        return String.join(", ", tables.subList(0, Math.min(5, tables.size()))) + (tables.size() > 5 ? ", ..." : "");
+        return UserError.someOf(tables) + (tables.size() > 5 ? ", ..." : "");
     }
 
     /** A resumed run keeps its plan: a --chunk-interval other than the plan's (as an interval: 1 day = 24 hours) is named. */

@@ -142,7 +142,7 @@ public class Preflight {
         tables.addAll(Pg.userRelations(tgt, 'p'));
         if (tables.isEmpty()) return;
         throw new Refusal("--restart starts over from the schema, but the target " + run.cfg.target.masked() + " still holds "
-                + tables.size() + " table(s) of the earlier attempt, e.g. " + String.join(", ", tables.subList(0, Math.min(5, tables.size())))
+                + tables.size() + " table(s) of the earlier attempt, e.g. " + UserError.someOf(tables)
                 + ". Nothing was changed.", "Drop the target database and create it again (or migrate into a new one), then run"
                 + " migrate without --restart: a new database holds no saved progress.");
     }
@@ -156,7 +156,7 @@ public class Preflight {
         List<String> forced = Planner.forcedRowSecurity(src, run);
         if (forced.isEmpty()) return;
         throw new UserError("The target role " + run.cfg.target.user() + " could not read back " + forced.size() + " table(s) to verify them,"
-                + " e.g. " + String.join(", ", forced.subList(0, Math.min(5, forced.size()))) + ": their row-level security is forced"
+                + " e.g. " + UserError.someOf(forced) + ": their row-level security is forced"
                 + " on their owner, which it will be on the target.", "Migrate as a target role with BYPASSRLS (ALTER ROLE ... BYPASSRLS)"
                 + " or a superuser, or pass --no-verify (catch-up cannot load into these tables either).");
     }
@@ -183,7 +183,7 @@ public class Preflight {
         }
         if (lost.isEmpty()) return;
         throw new UserError("The source has " + lost.size() + " relation(s) in schemas that a migration leaves out, e.g. "
-                + String.join(", ", lost.subList(0, Math.min(5, lost.size()))) + ": the schema tsmigrate is tsmigrate's own state on the"
+                + UserError.someOf(lost) + ": the schema tsmigrate is tsmigrate's own state on the"
                 + " target, and schemas named _timescaledb* are TimescaleDB's internals (left out even without TimescaleDB).",
                 "Rename the schema on the source (ALTER SCHEMA ... RENAME TO ...), then run again.");
     }
@@ -193,7 +193,7 @@ public class Preflight {
         List<String> hidden = Planner.hiddenByRowSecurity(src, run);
         if (hidden.isEmpty()) return;
         throw new UserError("Row-level security hides rows of " + hidden.size() + " table(s) from the source role " + run.cfg.source.user()
-                + ", e.g. " + String.join(", ", hidden.subList(0, Math.min(5, hidden.size()))) + ": a copy would leave them out.",
+                + ", e.g. " + UserError.someOf(hidden) + ": a copy would leave them out.",
                 "Migrate as a role with BYPASSRLS (ALTER ROLE ... BYPASSRLS) or a superuser, or as the tables' owner once FORCE ROW"
                         + " LEVEL SECURITY is off, or leave these tables out with --exclude.");
     }
@@ -207,7 +207,7 @@ public class Preflight {
         }
         if (!withRows.isEmpty()) {
             throw new Refusal("The target " + run.cfg.target.masked() + " is not empty: " + withRows.size() + " table(s) hold rows, e.g. "
-                    + String.join(", ", withRows.subList(0, Math.min(5, withRows.size()))) + ". Nothing was changed.",
+                    + UserError.someOf(withRows) + ". Nothing was changed.",
                     "Migrate into a new, empty database (CREATE DATABASE ...), or empty these tables first.");
         }
     }

@@ -19,4 +19,9 @@ public class UserError extends RuntimeException {
     public String hint() {
         return hint;
     }
+
+    /** The first five of some names, joined, for a message that gives them as examples. */
+    public static String someOf(java.util.List<String> names) {
+        return String.join(", ", names.subList(0, Math.min(5, names.size())));
+    }
 }

@@ -189,6 +189,33 @@ public final class StateStore implements AutoCloseable {
         }
     }
 
+    /** One table of the plan and how far its chunks got (copied: loaded or verified). */
+    public record TableProgress(String table, String split, long done, long chunks, long rows, long bytes, long instances, long mismatch,
+            String lastError) {
+    }
+
+    /** Each planned table's progress, in plan order: for status, and for the plan verb on a migration it would resume. */
+    public List<TableProgress> tableProgress(Connection c) throws SQLException {
+        List<TableProgress> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT t.schema_name, t.table_name, t.split,"
+                + " count(*) FILTER (WHERE ch.state IN ('loaded', 'verified')), count(*),"
+                + " coalesce(sum(ch.rows) FILTER (WHERE ch.state IN ('loaded', 'verified')), 0),"
+                + " coalesce(sum(ch.bytes) FILTER (WHERE ch.state IN ('loaded', 'verified')), 0),"
+                + " count(DISTINCT ch.loaded_by), count(*) FILTER (WHERE ch.state = 'mismatch'),"
+                + " (array_agg(ch.last_error ORDER BY ch.updated_at DESC) FILTER (WHERE ch.last_error IS NOT NULL))[1]"
+                + " FROM tsmigrate.source_table t JOIN tsmigrate.chunk ch USING (migration, table_no)"
+                + " WHERE t.migration = ? GROUP BY t.table_no, 1, 2, 3 ORDER BY t.table_no")) {
+            ps.setString(1, migrationId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new TableProgress(Pg.qualified(rs.getString(1), rs.getString(2)), rs.getString(3), rs.getLong(4), rs.getLong(5),
+                            rs.getLong(6), rs.getLong(7), rs.getLong(8), rs.getLong(9), rs.getString(10)));
+                }
+            }
+        }
+        return out;
+    }
+
     /** The chunk interval this migration's plan was made with. */
     public String chunkInterval(Connection c) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT chunk_interval FROM tsmigrate.migration WHERE id = ?")) {

@@ -43,25 +43,11 @@ public final class Status {
             List<String[]> tables = new ArrayList<>();
             tables.add(new String[] {"table", "chunks done", "rows", "bytes", "instances", "last error"});
             boolean clean = true;
-            try (PreparedStatement ps = c.prepareStatement("SELECT t.schema_name, t.table_name,"
-                    + " count(*) FILTER (WHERE ch.state IN ('loaded', 'verified')), count(*),"
-                    + " coalesce(sum(ch.rows) FILTER (WHERE ch.state IN ('loaded', 'verified')), 0),"
-                    + " coalesce(sum(ch.bytes) FILTER (WHERE ch.state IN ('loaded', 'verified')), 0),"
-                    + " count(DISTINCT ch.loaded_by), count(*) FILTER (WHERE ch.state = 'mismatch'),"
-                    + " (array_agg(ch.last_error ORDER BY ch.updated_at DESC) FILTER (WHERE ch.last_error IS NOT NULL))[1]"
-                    + " FROM tsmigrate.source_table t JOIN tsmigrate.chunk ch USING (migration, table_no)"
-                    + " WHERE t.migration = ? GROUP BY t.table_no, 1, 2 ORDER BY t.table_no")) {
-                ps.setString(1, state.migrationId);
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        long mismatch = rs.getLong(8);
-                        String err = rs.getString(9);
-                        clean &= mismatch == 0;
-                        tables.add(new String[] {Pg.qualified(rs.getString(1), rs.getString(2)), rs.getLong(3) + "/" + rs.getLong(4),
-                                String.format("%,d", rs.getLong(5)), Durations.bytes(rs.getLong(6)), String.valueOf(rs.getLong(7)),
-                                (mismatch > 0 ? mismatch + " MISMATCH " : "") + (err == null ? "" : oneLine(err))});
-                    }
-                }
+            for (StateStore.TableProgress t : state.tableProgress(c)) {
+                clean &= t.mismatch() == 0;
+                tables.add(new String[] {t.table(), t.done() + "/" + t.chunks(), String.format("%,d", t.rows()), Durations.bytes(t.bytes()),
+                        String.valueOf(t.instances()), (t.mismatch() > 0 ? t.mismatch() + " MISMATCH " : "")
+                                + (t.lastError() == null ? "" : oneLine(t.lastError()))});
             }
             sb.append("\nTables:\n");
             if (tables.size() == 1) sb.append("  (not planned yet)\n");
