@@ -93,15 +93,21 @@ class ServerDownTest {
         assertEquals(0, schema.exit(), schema.all());
         Clusters.runSql(target, db, SLOW_LOADS);
         CompletableFuture<Cli.Result> run = CompletableFuture.supplyAsync(() -> Cli.run(args(source, target, db, work, more)));
-        long deadline = System.currentTimeMillis() + 120_000;
-        while (loaded(target, db) < 4) {
-            assertTrue(System.currentTimeMillis() < deadline, "the data step never got going");
-            assertFalse(run.isDone(), () -> "the migration ended before its data step was under way:\n" + run.join().all());
-            Thread.sleep(20);
-        }
+        awaitWhileRunning(run, () -> loaded(target, db) >= 4, "its data step was under way");
         long total = chunks(target, db);
         assertTrue(loaded(target, db) < total - 10, "the server goes down while most chunks are still to load");
         return run;
+    }
+
+    /** Waits (2 minutes at most) until {@code until} holds, failing if the migration ends first: then it never got there. */
+    private static void awaitWhileRunning(CompletableFuture<Cli.Result> run, java.util.function.BooleanSupplier until, String what)
+            throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 120_000;
+        while (!until.getAsBoolean()) {
+            assertTrue(System.currentTimeMillis() < deadline, "never " + what);
+            assertFalse(run.isDone(), () -> "the migration ended before " + what + ":\n" + run.join().all());
+            Thread.sleep(20);
+        }
     }
 
     private static void assertSameRows(EmbeddedCluster source, EmbeddedCluster target, String db) throws Exception {
@@ -201,12 +207,7 @@ class ServerDownTest {
                     CREATE TRIGGER slow AFTER INSERT ON tsmigrate.large_object FOR EACH ROW EXECUTE FUNCTION test_hooks.slow();
                     """);
             CompletableFuture<Cli.Result> run = CompletableFuture.supplyAsync(() -> Cli.run(args(source, target, db, work)));
-            long deadline = System.currentTimeMillis() + 120_000;
-            while (!"running".equals(stepStatus(target, db, "large-objects"))) {
-                assertTrue(System.currentTimeMillis() < deadline, "the large-objects step never started");
-                assertFalse(run.isDone(), () -> "the migration ended before its large-objects step:\n" + run.join().all());
-                Thread.sleep(20);
-            }
+            awaitWhileRunning(run, () -> "running".equals(stepStatus(target, db, "large-objects")), "its large-objects step started");
             Thread.sleep(1000);
             target.crash();
             Thread.sleep(3000);
