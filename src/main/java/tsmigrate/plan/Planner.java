@@ -404,8 +404,9 @@ public class Planner {
         } catch (SQLException e) {
             if (!"22008".equals(e.getSQLState())) throw e; // datetime_field_overflow
             if (sp != null) c.rollback(sp);
-            run.warn("plan: " + t.qualified() + ": the values of " + time[0] + " reach the end of the timestamp range, so it is not"
-                    + " split by time (" + Faults.firstLine(e) + ")");
+            // Either the values are near the end or the interval is huge ('300000 years'): name both.
+            run.warn("plan: " + t.qualified() + ": the values of " + time[0] + ", stepped by the chunk interval '" + run.cfg.chunkInterval
+                    + "', reach the end of the timestamp range (294276 AD), so it is not split by time (" + Faults.firstLine(e) + ")");
             t.timeColumn = null;
             t.timeType = null;
             t.highWater = null;

@@ -30,7 +30,22 @@ class TimeRangeEdgesTest {
         Cli.Result r = Cli.run("migrate", "--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
                 "--work-dir", work.toString(), "--chunk-interval", "1 day");
         assertEquals(0, r.exit(), r.all());
-        assertTrue(r.all().contains("reach the end of the timestamp range"), r.all());
+        assertTrue(r.all().contains("stepped by the chunk interval '1 day', reach the end of the timestamp range"), r.all());
+        try (Connection s = Clusters.source().connect(dbs[0]); Connection t = Clusters.target().connect(dbs[1])) {
+            assertEquals(DbCompare.allRows(s), DbCompare.allRows(t));
+        }
+    }
+
+    /** An interval of 300,000 years overflows from any value: the warning names the interval, not only the values. */
+    @org.junit.jupiter.api.Test
+    void anIntervalPastTheEndOfTimeIsNamed() throws Exception {
+        String[] dbs = Clusters.newPair("timeedge_iv");
+        Clusters.runSql(Clusters.source(), dbs[0], "CREATE TABLE e (t timestamptz, v int); CREATE INDEX ON e (t);"
+                + " INSERT INTO e SELECT timestamptz '2024-01-01' + i * interval '1 hour', i FROM generate_series(1, 50) i");
+        Cli.Result r = Cli.run("migrate", "--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
+                "--work-dir", work.toString(), "--chunk-interval", "300000 years");
+        assertEquals(0, r.exit(), r.all());
+        assertTrue(r.all().contains("stepped by the chunk interval '300000 years', reach the end"), r.all());
         try (Connection s = Clusters.source().connect(dbs[0]); Connection t = Clusters.target().connect(dbs[1])) {
             assertEquals(DbCompare.allRows(s), DbCompare.allRows(t));
         }
