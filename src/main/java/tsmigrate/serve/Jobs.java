@@ -73,9 +73,10 @@ public class Jobs {
             StringBuilder why = new StringBuilder("Job " + job + " failed" + (step != null ? " in step " + step : "") + ".\n\n");
             why.append(cause.getMessage()).append('\n');
             if (cause instanceof UserError ue && ue.hint() != null) why.append("\nWhat to do: ").append(ue.hint()).append('\n');
-            why.append("\nDrop the job file into the inbox again to retry; a migration resumes where it stopped.\n");
+            String told = forJobFile(why.toString(), file, inbox.resolve(name))
+                    + "\nDrop the job file into the inbox again to retry; a migration resumes where it stopped.\n";
             Path failed = Files.createDirectories(inbox.resolve("failed"));
-            WorkDir.writePrivate(failed.resolve(job + ".error.txt"), why.toString());
+            WorkDir.writePrivate(failed.resolve(job + ".error.txt"), told);
             LOG.warn("job {}: failed: {}", job, firstLine(cause.getMessage()));
             throw new JobFailed(job); // Camel moves the job file to failed/
         }
@@ -95,6 +96,33 @@ public class Jobs {
                 + " but a newer file of its name was dropped into the inbox meanwhile, which runs instead. This one is kept here.\n");
         LOG.warn("job {}: stopped with serve; a newer file of its name is in the inbox, so this one goes to failed/", job);
         return "failed/" + name;
+    }
+
+    /** The command-line options that messages name, and the job-file keys that set the same. */
+    private static final java.util.Map<String, String> JOB_KEYS = new java.util.LinkedHashMap<>();
+    static {
+        String[][] pairs = {{"--work-dir", "workDir"}, {"--chunk-interval", "chunkInterval"}, {"--workers", "workers"},
+            {"--split-rows", "splitRows"}, {"--include", "include"}, {"--exclude", "exclude"}, {"--time-column", "timeColumns"},
+            {"--format", "copyFormat"}, {"--compress-files", "compressFiles"}, {"--keep-files", "keepFiles"}, {"--stream", "stream"},
+            {"--no-verify", "verify: false"}, {"--retries", "retries"}, {"--steps", "steps"}, {"--pg-dump", "pgDump"},
+            {"--pg-restore", "pgRestore"}, {"--lease", "leaseSeconds"}, {"--on-chunk-error", "onChunkError"}};
+        for (String[] p : pairs) JOB_KEYS.put(p[0], p[1]);
+    }
+
+    /**
+     * An error told to the writer of a job file: the file as dropped into the inbox, not where it waited while it ran
+     * (.processing/), and each command-line option the message names with the job-file key that does the same.
+     */
+    static String forJobFile(String why, String runningFile, Path droppedAs) {
+        String text = why.replace(runningFile, droppedAs.toString());
+        java.util.List<String> keys = new java.util.ArrayList<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("--[a-z][a-z-]*[a-z]").matcher(text);
+        while (m.find()) {
+            String key = JOB_KEYS.get(m.group());
+            String said = m.group() + " is " + key;
+            if (key != null && !keys.contains(said)) keys.add(said);
+        }
+        return keys.isEmpty() ? text : text + "In a job file, " + String.join(", ", keys) + ".\n";
     }
 
     private static String firstLine(String s) {

@@ -79,4 +79,37 @@ class JobPathsTest {
         assertTrue(why.contains("line 2, column 61"), why);
         assertFalse(why.contains("S3cr3t") || why.contains("3tYAML") || why.contains("extra"), why);
     }
+
+    /**
+     * error.txt speaks to the writer of the job file: it names the file as dropped (not .processing/, where it waited)
+     * and the job-file key for each command-line option it names (workDir for --work-dir).
+     */
+    @Test
+    void errorTxtNamesTheJobFileAndItsKeys() throws Exception {
+        Path inbox = inbox();
+        Path shared = Files.createDirectories(work.resolve("shared"));
+        Files.setPosixFilePermissions(shared, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        Path running = Files.writeString(Files.createDirectories(inbox.resolve(".processing")).resolve("wd.yaml"),
+                "source: " + Clusters.source().uri("postgres") + "\ntarget: " + Clusters.target().uri("postgres")
+                        + "\nworkDir: " + shared + "\nchunkInterval: 1 day: 2\n");
+        org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> new Jobs(inbox, null).run(running.toString(), "wd.yaml"));
+        String why = Files.readString(inbox.resolve("failed").resolve("wd.error.txt"));
+        assertFalse(why.contains(".processing"), why);
+        assertTrue(why.contains(inbox.resolve("wd.yaml").toString()), why);
+
+        Files.writeString(running, "source: " + Clusters.source().uri("postgres") + "\ntarget: " + Clusters.target().uri("postgres")
+                + "\nworkDir: " + shared + "\n");
+        org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> new Jobs(inbox, null).run(running.toString(), "wd.yaml"));
+        why = Files.readString(inbox.resolve("failed").resolve("wd.error.txt"));
+        assertTrue(why.contains("go-w"), "refused for its mode: " + why);
+        assertTrue(why.contains("or pass another --work-dir.\nIn a job file, --work-dir is workDir.\n"), why);
+    }
+
+    @Test
+    void optionsAreNamedOnceEachWithTheirKeys() {
+        assertEquals("Pass another --work-dir, or --workers 2 (--work-dir).\nIn a job file, --work-dir is workDir, --workers is workers.\n",
+                Jobs.forJobFile("Pass another --work-dir, or --workers 2 (--work-dir).\n", "/x/.processing/j.yaml", Path.of("/x/j.yaml")));
+        assertEquals("Nothing to map in /x/j.yaml: --restart.\n",
+                Jobs.forJobFile("Nothing to map in /x/.processing/j.yaml: --restart.\n", "/x/.processing/j.yaml", Path.of("/x/j.yaml")));
+    }
 }
