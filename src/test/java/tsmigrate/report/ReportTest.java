@@ -270,4 +270,20 @@ class ReportTest {
         assertEquals("1 h 30 min", Report.tickLabel(5400, 900));
         assertEquals("45 s", Report.tickLabel(45, 15));
     }
+
+    /**
+     * A failed run's report is written while its other workers wind down: a chunk can get its worker and its start
+     * after the report counted the lanes. The report leaves that chunk out; it used to fail with a NullPointerException.
+     */
+    @Test
+    void aChunkTakenAfterTheLanesWereCountedIsLeftOut(@TempDir Path dir) {
+        Sample s = new Sample(dir, 12, 2);
+        Report.Data d = new Report.Data(s.run, s.totalMs, System.currentTimeMillis());
+        Chunk late = s.run.getChunks().get(0); // done by an earlier run: no worker, no times, when the lanes were counted
+        late.worker = "worker-3";
+        late.exportStartMs = System.currentTimeMillis() - 100;
+        String h = Report.html(d);
+        assertEquals(s.exportBars, count(h, "<rect class=\"ex\""), "the late chunk is not drawn");
+        assertFalse(h.contains("worker-3"), "nor given a lane");
+    }
 }
