@@ -253,6 +253,18 @@ public final class Pg {
         }
     }
 
+    /**
+     * Asks the server to cancel what c is running now (a no-op when it runs nothing). From another thread: the
+     * statement then fails with query_canceled on its own.
+     */
+    public static void cancelQuietly(Connection c) {
+        try {
+            c.unwrap(org.postgresql.core.BaseConnection.class).cancelQuery();
+        } catch (SQLException | RuntimeException e) {
+            org.slf4j.LoggerFactory.getLogger(Pg.class).debug("could not cancel a statement: {}", e.toString());
+        }
+    }
+
     public static void closeQuietly(AutoCloseable c) {
         if (c == null) return;
         try {

@@ -46,7 +46,7 @@ public class Planner {
             List<TableInfo> tables = new ArrayList<>();
             List<Chunk> chunks = new ArrayList<>();
             Connection c = run.snapshotHolder != null ? run.snapshotHolder : Pg.connect("source", run.cfg.source);
-            try {
+            try (MigrationRun.OnStop s = run.cancelOnStop(c)) {
                 tables.addAll(listTables(c, run));
                 java.util.Map<String, tsmigrate.timescale.SourceHypertables.Hypertable> hts = tsmigrate.timescale.SourceHypertables.read(c);
                 int n = 0;
@@ -85,7 +85,7 @@ public class Planner {
     private void checkSelectionUnchanged(MigrationRun run) throws SQLException {
         Connection c = run.snapshotHolder != null ? run.snapshotHolder : Pg.connect("source", run.cfg.source);
         List<TableInfo> now;
-        try {
+        try (MigrationRun.OnStop s = run.cancelOnStop(c)) {
             now = listTables(c, run);
         } finally {
             if (c != run.snapshotHolder) Pg.closeQuietly(c);

@@ -39,30 +39,9 @@ public class Preflight {
         } catch (java.io.IOException e) {
             run.warn("preflight: cannot clear what an earlier run left in the work dir: " + e.getMessage());
         }
-        try (Connection src = Pg.connect("source", run.cfg.source); Connection tgt = Pg.connect("target", run.cfg.target)) {
-            run.sourceMajor = Pg.serverMajor(src);
-            run.targetMajor = Pg.serverMajor(tgt);
-            String srcTs = Pg.timescaleVersion(src);
-            String tgtTs = Pg.timescaleVersion(tgt);
-            LOG.info("source: PostgreSQL {}{} at {}", Pg.queryString(src, "SHOW server_version"),
-                    srcTs == null ? "" : ", TimescaleDB " + srcTs, run.cfg.source.masked());
-            LOG.info("target: PostgreSQL {}{} at {}", Pg.queryString(tgt, "SHOW server_version"),
-                    tgtTs == null ? "" : ", TimescaleDB " + tgtTs, run.cfg.target.masked());
-            if (run.sourceMajor != run.targetMajor) {
-                run.warn("preflight: source is PostgreSQL " + run.sourceMajor + " and target " + run.targetMajor
-                        + "; the procedure asks for the same major version on both");
-            }
-            if (run.runs("pre-data") || run.runs("post-data")) checkTools(run); // no pg_dump needed otherwise
-            Planner.validateInterval(tgt, run.cfg.chunkInterval);
-            Planner.validateSelection(src, run);
-            if (run.runs("data")) tsmigrate.largeobjects.LargeObjects.checkReadable(src);
-            if (run.runs("data")) checkRowSecurity(run, src);
-            if (run.runs("verify") && run.cfg.verify) checkVerifiable(run, src, tgt);
-            if (run.runs("pre-data") || run.runs("data")) checkLeftOutSchemas(run, src, srcTs != null);
-            if (run.runs("hypertables")) tsmigrate.timescale.TimescaleSteps.validateConfig(src, tgt, run.cfg);
-            if (run.runs("preflight")) {
-                for (String w : tsmigrate.timescale.TimescaleSteps.preflightWarnings(src, tgt)) run.warn("preflight: " + w);
-            }
+        try (Connection src = Pg.connect("source", run.cfg.source); Connection tgt = Pg.connect("target", run.cfg.target);
+                MigrationRun.OnStop s = run.cancelOnStop(src)) {
+            checkBoth(run, src, tgt);
             boolean known = run.state.exists(tgt);
             if (known && run.cfg.restart) {
                 confirmRestart(run);
@@ -87,6 +66,35 @@ public class Preflight {
         }
         run.counts("preflight", "source PG " + run.sourceMajor + ", target PG " + run.targetMajor
                 + (run.snapshotId != null ? ", snapshot " + run.snapshotId : ""));
+    }
+
+    /** The read-only checks of both ends. A stop cancels what they run on either (the source's for the whole step). */
+    private static void checkBoth(MigrationRun run, Connection src, Connection tgt) throws SQLException {
+        try (MigrationRun.OnStop t = run.cancelOnStop(tgt)) {
+            run.sourceMajor = Pg.serverMajor(src);
+            run.targetMajor = Pg.serverMajor(tgt);
+            String srcTs = Pg.timescaleVersion(src);
+            String tgtTs = Pg.timescaleVersion(tgt);
+            LOG.info("source: PostgreSQL {}{} at {}", Pg.queryString(src, "SHOW server_version"),
+                    srcTs == null ? "" : ", TimescaleDB " + srcTs, run.cfg.source.masked());
+            LOG.info("target: PostgreSQL {}{} at {}", Pg.queryString(tgt, "SHOW server_version"),
+                    tgtTs == null ? "" : ", TimescaleDB " + tgtTs, run.cfg.target.masked());
+            if (run.sourceMajor != run.targetMajor) {
+                run.warn("preflight: source is PostgreSQL " + run.sourceMajor + " and target " + run.targetMajor
+                        + "; the procedure asks for the same major version on both");
+            }
+            if (run.runs("pre-data") || run.runs("post-data")) checkTools(run); // no pg_dump needed otherwise
+            Planner.validateInterval(tgt, run.cfg.chunkInterval);
+            Planner.validateSelection(src, run);
+            if (run.runs("data")) tsmigrate.largeobjects.LargeObjects.checkReadable(src);
+            if (run.runs("data")) checkRowSecurity(run, src);
+            if (run.runs("verify") && run.cfg.verify) checkVerifiable(run, src, tgt);
+            if (run.runs("pre-data") || run.runs("data")) checkLeftOutSchemas(run, src, srcTs != null);
+            if (run.runs("hypertables")) tsmigrate.timescale.TimescaleSteps.validateConfig(src, tgt, run.cfg);
+            if (run.runs("preflight")) {
+                for (String w : tsmigrate.timescale.TimescaleSteps.preflightWarnings(src, tgt)) run.warn("preflight: " + w);
+            }
+        }
     }
 
     private static void checkTools(MigrationRun run) {

@@ -93,7 +93,7 @@ public final class Migration {
         main.setShutdownStrategy(new org.apache.camel.main.SimpleMainShutdownStrategy());
         java.util.concurrent.CountDownLatch finished = new java.util.concurrent.CountDownLatch(1);
         Thread hook = new Thread(() -> {
-            run.stopping = true;
+            run.requestStop();
             LOG.warn("stop requested: finishing the chunks in flight, or ending the schema dump or restore, then stopping"
                     + " (run the same command again to resume)");
             try {

@@ -27,8 +27,10 @@ public final class MigrationRun {
     public final tsmigrate.state.StateStore state;
     /** This run continues a migration found in the state store. */
     public volatile boolean resumed;
-    /** Set on SIGTERM: workers take no new chunk, finish the ones in flight, and the run ends resumable. */
+    /** Set on SIGTERM (see requestStop): workers take no new chunk, finish the ones in flight, and the run ends resumable. */
     public volatile boolean stopping;
+    /** Connections whose running statement a stop cancels (see cancelOnStop). */
+    private final java.util.Set<Connection> cancelledOnStop = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** Source connection holding the exported snapshot open for the whole copy; null when snapshots are off. */
     public Connection snapshotHolder;
     public String snapshotId;
@@ -63,6 +65,7 @@ public final class MigrationRun {
         this.workDir = new WorkDir(cfg.workDir);
         this.state = new tsmigrate.state.StateStore(cfg.target, tsmigrate.state.StateStore.migrationId(cfg.source, cfg.target),
                 workDir.root());
+        this.state.stopRequested = () -> stopping;
     }
 
     /** Whether the step is among those asked for (--steps); all are by default. */
@@ -87,6 +90,35 @@ public final class MigrationRun {
         Chunk ch = chunkIndex.get(((long) tableNo << 32) | chunkNo);
         if (ch == null) throw new IllegalStateException("no chunk " + tableNo + "/" + chunkNo + " in the plan");
         return ch;
+    }
+
+    /**
+     * SIGTERM: workers take no new chunk, and the reads of preflight and the plan that are running are cancelled (on a
+     * big table, or behind a lock, they could keep the stop waiting for minutes; their step is redone on resume).
+     */
+    public void requestStop() {
+        stopping = true;
+        for (Connection c : cancelledOnStop) tsmigrate.db.Pg.cancelQuietly(c);
+    }
+
+    /** A connection's registration for cancelling on stop; closing it ends that. */
+    public interface OnStop extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /**
+     * Until closed, a stop cancels the statement c is running, so only for reads whose step can simply be redone.
+     * Throws Interrupted when the stop came first.
+     */
+    public OnStop cancelOnStop(Connection c) {
+        cancelledOnStop.add(c);
+        // stopping is set before requestStop looks at the set: either it sees c, or this sees stopping
+        if (stopping) {
+            cancelledOnStop.remove(c);
+            throw new Migration.Interrupted();
+        }
+        return () -> cancelledOnStop.remove(c);
     }
 
     /** Ends the source transaction that holds the exported snapshot; its readers are done with it. */

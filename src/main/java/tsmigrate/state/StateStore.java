@@ -30,6 +30,7 @@ import tsmigrate.plan.TableInfo;
  * (claimed_by, claimed_until) is live. All statements are short; none holds a lock across a chunk's copy.
  */
 public final class StateStore implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger("tsmigrate");
     public static final String SCHEMA = "tsmigrate";
     /** host:pid:JVM start: this process, as the other processes of this host can check it is still alive. */
     private static final String PROCESS = hostName() + ":" + ProcessHandle.current().pid() + ":"
@@ -284,6 +285,9 @@ public final class StateStore implements AutoCloseable {
         }
     }
 
+    /** Whether this run was asked to stop: set by the run, polled while waiting for another instance's step. */
+    public volatile java.util.function.BooleanSupplier stopRequested = () -> false;
+
     /**
      * Runs body once across all instances: under an advisory lock per step, and only if the step is not done.
      * Returns false when the step was already done (by this run earlier, or by another instance).
@@ -302,8 +306,15 @@ public final class StateStore implements AutoCloseable {
 
     private boolean locked(String step, boolean skipWhenDone, StepBody body) throws Exception {
         try (Connection c = connect()) {
-            String lock = "SELECT pg_advisory_lock(hashtext(" + Pg.literal(migrationId + "/" + step) + "))";
-            Pg.exec(c, lock);
+            String lock = "SELECT pg_try_advisory_lock(hashtext(" + Pg.literal(migrationId + "/" + step) + "))";
+            if (!"t".equals(Pg.queryString(c, lock))) {
+                // Another instance runs the step (a restore, say, for many minutes): wait for it, but not past a stop.
+                LOG.info("step {}: another instance is running it; waiting for it to end", step);
+                do {
+                    if (stopRequested.getAsBoolean()) throw new tsmigrate.run.Migration.Interrupted();
+                    Thread.sleep(200);
+                } while (!"t".equals(Pg.queryString(c, lock)));
+            }
             try {
                 String status = stepStatus(c, step);
                 if (skipWhenDone && "done".equals(status)) return false;

@@ -134,4 +134,71 @@ class StopIT {
         assertTrue(took < 12_000, "stopped " + took + " ms after Ctrl-C:\n" + out);
         assertTrue(!out.contains("failed"), out);
     }
+
+    /** SIGTERM to a run, which must then end with exit 4 within 10 s and name the step it stopped in. */
+    private void stopsAtOnce(Process run, Path log, String step) throws Exception {
+        awaitLine(run, log, "step " + step + ": started");
+        Thread.sleep(1500);
+        long t0 = System.currentTimeMillis();
+        run.destroy(); // SIGTERM
+        boolean ended = run.waitFor(20, TimeUnit.SECONDS);
+        long took = System.currentTimeMillis() - t0;
+        if (!ended) run.destroyForcibly().waitFor();
+        String out = Files.readString(log);
+        assertTrue(ended && took < 10_000, "still running " + took + " ms after SIGTERM:\n" + out);
+        assertEquals(4, run.exitValue(), out);
+        assertTrue(out.contains("step " + step + ": stopped on request"), out);
+    }
+
+    /** After a stop, the same migration runs to its end with every row. */
+    private void resumes(String[] dbs, String name) throws Exception {
+        Path again = work.resolve(name + "-again.log");
+        Process resume = start(dbs, again);
+        assertTrue(resume.waitFor(3, TimeUnit.MINUTES));
+        assertEquals(0, resume.exitValue(), Files.readString(again));
+        try (Connection s = Clusters.source().connect(dbs[0]); Connection t = Clusters.target().connect(dbs[1])) {
+            assertEquals(DbCompare.allRows(s), DbCompare.allRows(t));
+        }
+    }
+
+    private static String[] pairWithRows(String prefix) throws Exception {
+        String[] dbs = Clusters.newPair(prefix);
+        Clusters.runSql(Clusters.source(), dbs[0], "CREATE TABLE m (time timestamptz NOT NULL, v int); CREATE INDEX ON m (time);"
+                + " INSERT INTO m SELECT timestamptz '2025-01-01' + i * interval '1 minute', i FROM generate_series(1, 2000) i");
+        return dbs;
+    }
+
+    /**
+     * Preflight reads the source's tables (their sizes), which waits behind a lock that a session holds on one, for as
+     * long as it holds it: SIGTERM cancels that read, and the run exits 4 at once.
+     */
+    @Test
+    void sigtermWhilePreflightWaitsForALockStopsAtOnce() throws Exception {
+        String[] dbs = pairWithRows("stop_pre");
+        Path log = work.resolve("preflight.log");
+        try (Connection lock = Clusters.source().connect(dbs[0])) {
+            lock.setAutoCommit(false);
+            Pg.exec(lock, "LOCK TABLE m IN ACCESS EXCLUSIVE MODE");
+            stopsAtOnce(start(dbs, log), log, "preflight");
+        }
+        resumes(dbs, "preflight");
+    }
+
+    /**
+     * Another instance of the migration is planning (it holds the plan step's lock): this one waits for it, but a
+     * SIGTERM meanwhile ends the wait, and the run exits 4 at once.
+     */
+    @Test
+    void sigtermWhileWaitingForAnotherInstancesPlanStopsAtOnce() throws Exception {
+        String[] dbs = pairWithRows("stop_plan");
+        Path log = work.resolve("plan.log");
+        String id = tsmigrate.state.StateStore.migrationId(tsmigrate.config.ConnInfo.parse("source", Clusters.source().uri(dbs[0])),
+                tsmigrate.config.ConnInfo.parse("target", Clusters.target().uri(dbs[1])));
+        try (Connection other = Clusters.target().connect(dbs[1])) {
+            Pg.exec(other, "SELECT pg_advisory_lock(hashtext(" + Pg.literal(id + "/plan") + "))");
+            stopsAtOnce(start(dbs, log), log, "plan");
+            assertTrue(Files.readString(log).contains("step plan: another instance is running it; waiting for it to end"));
+        }
+        resumes(dbs, "plan");
+    }
 }
