@@ -20,6 +20,14 @@ public final class CopyFormat {
     /** PostgreSQL's FirstNormalObjectId: every type below it is built in, with the same OID on any server of a major. */
     static final int FIRST_USER_OID = 16384;
 
+    /**
+     * Built-in types whose binary input refuses values their binary output writes: an empty tsquery, an empty
+     * int2vector or oidvector (a one-dimension array input), and the statistics and plan types, whose input always
+     * refuses. Tables with such columns travel as CSV.
+     */
+    static final List<String> NO_BINARY_READ_BACK = List.of("tsquery", "int2vector", "oidvector", "pg_node_tree", "pg_ndistinct",
+            "pg_dependencies", "pg_mcv_list");
+
     private CopyFormat() {
     }
 
@@ -47,12 +55,13 @@ public final class CopyFormat {
         t.fingerprintFormat = reasons.isEmpty() ? "binary" : "csv";
         t.copyFormat = "binary";
         return reasons.isEmpty() ? null : t.qualified() + " is copied in binary (--format binary) although its column(s) "
-                + String.join(", ", reasons) + " carry the source's type OIDs in that form; --format auto would copy it as CSV";
+                + String.join(", ", reasons) + " carry the source's type OIDs in that form, or hold values that binary input"
+                + " refuses; --format auto would copy it as CSV";
     }
 
     /**
      * The copied columns that rule binary out, as "name (type)"; empty when every column qualifies. reg* types are out
-     * because their binary form is the referenced object's OID, which differs on the target.
+     * because their binary form is the referenced object's OID, which differs on the target; NO_BINARY_READ_BACK too.
      */
     static List<String> csvReasons(Connection src, TableInfo t) throws SQLException {
         String sql = """
@@ -67,16 +76,19 @@ public final class CopyFormat {
                   AND NOT (bt.oid < ? AND bt.typsend <> 0 AND bt.typreceive <> 0
                            AND bt.typcategory <> 'C' AND bt.typtype IN ('b', 'r', 'm')
                            AND bt.typnamespace = 'pg_catalog'::regnamespace
-                           AND bt.typname NOT LIKE 'reg%'
+                           AND bt.typname NOT LIKE 'reg%' AND bt.typname <> ALL (CAST(? AS text[]))
                            AND (el.oid IS NULL OR (el.oid < ? AND el.typsend <> 0 AND el.typreceive <> 0
-                                AND el.typtype IN ('b', 'r', 'm') AND el.typname NOT LIKE 'reg%')))
+                                AND el.typtype IN ('b', 'r', 'm') AND el.typname NOT LIKE 'reg%'
+                                AND el.typname <> ALL (CAST(? AS text[])))))
                 ORDER BY a.attnum""";
         List<String> out = new ArrayList<>();
         try (PreparedStatement ps = src.prepareStatement(sql)) {
             ps.setLong(1, t.oid > 0 ? t.oid : oid(src, t));
             ps.setArray(2, src.createArrayOf("text", t.columns.toArray()));
             ps.setInt(3, FIRST_USER_OID);
-            ps.setInt(4, FIRST_USER_OID);
+            ps.setArray(4, src.createArrayOf("text", NO_BINARY_READ_BACK.toArray()));
+            ps.setInt(5, FIRST_USER_OID);
+            ps.setArray(6, src.createArrayOf("text", NO_BINARY_READ_BACK.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) out.add(rs.getString(1) + " (" + rs.getString(2) + ")");
             }
