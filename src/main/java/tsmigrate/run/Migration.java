@@ -140,8 +140,10 @@ public final class Migration {
                         writeReport(run, System.currentTimeMillis() - t0);
                         throw cause instanceof Interrupted stop ? stop : new Interrupted();
                     }
-                    // not when the cause is a lost server: another connection would only wait for its timeout
-                    if (!tsmigrate.copy.Faults.isTransient(cause)) recordEnd(run, step, String.valueOf(cause.getMessage()));
+                    // A lost server may be the target itself: then the record waits for the connect timeout, at most
+                    // a few seconds here. A lost source leaves the target to record it, and status tells it.
+                    if (tsmigrate.copy.Faults.isTransient(cause)) recordEndWithin(run, step, String.valueOf(cause.getMessage()), 5);
+                    else recordEnd(run, step, String.valueOf(cause.getMessage()));
                     LOG.error("step {}: failed after {}", step == null ? "?" : step,
                             step == null ? "" : Durations.format(System.currentTimeMillis() - run.stepTimes().get(step)[0]));
                     writeReport(run, System.currentTimeMillis() - t0);
@@ -187,6 +189,19 @@ public final class Migration {
         } catch (Exception e) {
             LOG.debug("cannot record how step {} ended: {}", step, e.toString());
         }
+    }
+
+    /** recordEnd, given up after that many seconds (on a daemon thread, which then ends on its own). */
+    private static void recordEndWithin(MigrationRun run, String step, String why, int seconds) {
+        Thread t = new Thread(() -> recordEnd(run, step, why), "tsmigrate-record-end");
+        t.setDaemon(true);
+        t.start();
+        try {
+            t.join(seconds * 1000L);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (t.isAlive()) LOG.debug("step {}: its end not recorded within {} s; the target may be what was lost", step, seconds);
     }
 
     /** report.md and report.html in the work dir, for a finished or a failed run alike. */

@@ -182,6 +182,38 @@ class ServerDownTest {
     }
 
     /**
+     * A source that does not come back ends the run; the target is fine, so the data step is recorded as failed, with
+     * why, and status says so (QA: it stayed 'running', as if a run were still at it).
+     */
+    @Test
+    @Timeout(300)
+    void sourceThatStaysDownIsRecordedAsTheDataStepsFailure() throws Exception {
+        try (EmbeddedCluster source = EmbeddedCluster.start("gone-src")) {
+            EmbeddedCluster target = Clusters.target();
+            String db = "gone_src_" + System.nanoTime();
+            source.createDatabase(db);
+            target.createDatabase(db);
+            CompletableFuture<Cli.Result> run = startMidData(source, target, db, "--retries", "2");
+            source.crash();
+            Cli.Result r;
+            try {
+                r = run.get(2, TimeUnit.MINUTES);
+                assertEquals(TsMigrate.FAILED, r.exit(), r.all());
+                assertTrue(r.err().contains("error: Cannot reach the source"), r.err());
+                assertEquals("failed", stepStatus(target, db, "data"), r.all());
+                Cli.Result status = Cli.run("status", "--source", source.uri(db), "--target", target.uri(db), "--work-dir", work.toString());
+                assertTrue(status.out().matches("(?s).*\\bdata +failed\\b.*") && status.out().contains("Cannot reach the source"),
+                        status.all());
+            } finally {
+                source.restart();
+            }
+            Cli.Result again = Cli.run(args(source, target, db, work));
+            assertEquals(0, again.exit(), again.all());
+            assertSameRows(source, target, db);
+        }
+    }
+
+    /**
      * The target crashes in the large-objects step (after the tables' rows) and is back 3 s later: the step is
      * retried like a chunk, and copies what the lost transaction had not committed.
      */
