@@ -227,11 +227,14 @@ public class Planner {
         List<TablePattern> exclude = run.cfg.exclude.stream().map(TablePattern::parse).toList();
         Set<TablePattern> includeUsed = new LinkedHashSet<>();
         boolean pg12 = Pg.serverMajor(c) >= 12;
+        // a partition's partitioned ancestors, nearest first: patterns and timeColumns may name any of them
         String sql = "SELECT c.oid, n.nspname, c.relname, c.reltuples::bigint, pg_catalog.pg_relation_size(c.oid),"
-                + (pg12 ? " rn.nspname, r.relname" : " NULL, NULL")
+                + (pg12 ? " anc.schemas, anc.names" : " NULL, NULL")
                 + " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-                + (pg12 ? " LEFT JOIN pg_catalog.pg_class r ON c.relispartition AND r.oid = pg_catalog.pg_partition_root(c.oid)"
-                        + " LEFT JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace" : "")
+                + (pg12 ? " LEFT JOIN LATERAL (SELECT array_agg(an.nspname::text ORDER BY a.o) AS schemas, array_agg(ar.relname::text ORDER BY a.o) AS names"
+                        + " FROM pg_catalog.pg_partition_ancestors(c.oid) WITH ORDINALITY a (rel, o)"
+                        + " JOIN pg_catalog.pg_class ar ON ar.oid = a.rel JOIN pg_catalog.pg_namespace an ON an.oid = ar.relnamespace"
+                        + " WHERE a.rel <> c.oid) anc ON c.relispartition" : "")
                 + " WHERE c.relkind = 'r' AND " + Pg.SYSTEM_SCHEMA_FILTER
  + " AND " + Pg.NOT_EXTENSION_MEMBER
                 + " ORDER BY n.nspname, c.relname";
@@ -240,12 +243,12 @@ public class Planner {
             while (rs.next()) {
                 String schema = rs.getString(2);
                 String name = rs.getString(3);
-                String rootSchema = rs.getString(6);
-                String rootName = rs.getString(7);
+                String[] ancSchemas = strings(rs.getArray(6));
+                String[] ancNames = strings(rs.getArray(7));
                 if (!include.isEmpty()) {
                     boolean in = false;
                     for (TablePattern p : include) {
-                        if (p.matches(schema, name) || (rootName != null && p.matches(rootSchema, rootName))) {
+                        if (matches(p, schema, name, ancSchemas, ancNames)) {
                             in = true;
                             includeUsed.add(p);
                         }
@@ -254,14 +257,14 @@ public class Planner {
                 }
                 boolean out1 = false;
                 for (TablePattern p : exclude) {
-                    if (p.matches(schema, name) || (rootName != null && p.matches(rootSchema, rootName))) out1 = true;
+                    if (matches(p, schema, name, ancSchemas, ancNames)) out1 = true;
                 }
                 if (out1) continue;
                 long bytes = rs.getLong(5);
                 long est = rs.getLong(4);
                 if (est < 0) est = bytes / 100; // never analyzed: guess ~100 bytes a row
                 TableInfo t = new TableInfo(schema, name, rs.getLong(1), columns(c, rs.getLong(1), pg12), est, bytes);
-                if (rootName != null) t.rootKey = rootSchema + "." + rootName;
+                for (int i = 0; i < ancNames.length; i++) t.ancestorKeys.add(ancSchemas[i] + "." + ancNames[i]);
                 out.add(t);
             }
         }
@@ -272,13 +275,24 @@ public class Planner {
             }
         }
         for (String key : run.cfg.timeColumns.keySet()) {
-            if (out.stream().noneMatch(t -> t.key().equals(key) || key.equals(t.rootKey))) {
+            if (out.stream().noneMatch(t -> t.key().equals(key) || t.ancestorKeys.contains(key))) {
                 throw new UserError("timeColumns names the table '" + key + "', which is not among the tables to copy.",
                         "Write it as schema.table, unquoted, exactly as in the source (e.g. public.metrics); a partitioned"
                                 + " table's setting applies to its partitions.");
             }
         }
         return out;
+    }
+
+    /** Whether the pattern names the table or one of its partitioned ancestors. */
+    private static boolean matches(TablePattern p, String schema, String name, String[] ancSchemas, String[] ancNames) {
+        if (p.matches(schema, name)) return true;
+        for (int i = 0; i < ancNames.length; i++) if (p.matches(ancSchemas[i], ancNames[i])) return true;
+        return false;
+    }
+
+    private static String[] strings(java.sql.Array a) throws SQLException {
+        return a == null ? new String[0] : (String[]) a.getArray();
     }
 
     private static List<String> columns(Connection c, long oid, boolean pg12) throws SQLException {

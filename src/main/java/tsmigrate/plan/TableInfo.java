@@ -33,8 +33,8 @@ public final class TableInfo {
     public volatile String fingerprintFormat;
     /** Rows with a time above this were not copied yet: --catch-up copies them. */
     public String highWater;
-    /** A partition leaf's partitioned root as schema.table (timeColumns may name it for all its leaves); else null. */
-    public String rootKey;
+    /** A partition's partitioned ancestors as schema.table, nearest first (timeColumns may name any of them); else empty. */
+    public final List<String> ancestorKeys = new java.util.ArrayList<>();
 
     public TableInfo(String schema, String name, long oid, List<String> columns, long estimatedRows, long bytes) {
         this.schema = schema;
@@ -54,10 +54,11 @@ public final class TableInfo {
         return schema + "." + name;
     }
 
-    /** The time column configured for this table, or for its partitioned root; null when none is. */
+    /** The time column configured for this table, or else for its nearest partitioned ancestor that has one; or null. */
     public String configuredTimeColumn(java.util.Map<String, String> timeColumns) {
         String own = timeColumns.get(key());
-        return own != null || rootKey == null ? own : timeColumns.get(rootKey);
+        for (int i = 0; own == null && i < ancestorKeys.size(); i++) own = timeColumns.get(ancestorKeys.get(i));
+        return own;
     }
 
     /** File systems allow 255 bytes per name; %-encoding takes 3 per byte of a non-ASCII name. */
