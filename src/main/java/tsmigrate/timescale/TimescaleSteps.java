@@ -678,9 +678,14 @@ public class TimescaleSteps {
         for (Map<String, String> r : Sql.rows(source, "SELECT extname, extversion FROM pg_catalog.pg_extension ORDER BY 1")) {
             String name = r.get("extname");
             if (installed.contains(name)) continue;
+            String create = "CREATE EXTENSION " + Pg.ident(name);
+            // pre-data's dump creates the extensions it holds: only the role's rights can stop it (TimescaleDB aside,
+            // which the procedure installs first, and whose dump entry only works on a target that has it)
             w.add("extension " + name + " " + r.get("extversion") + " is installed on the source but not on the target"
-                    + (available.contains(name) ? "; run CREATE EXTENSION " + Pg.ident(name) + " on the target first"
-                            : ", and the target server does not offer it: objects that use it will fail to restore"));
+                    + (!available.contains(name) ? ", and the target server does not offer it: objects that use it will fail to restore"
+                            : name.equals("timescaledb") ? "; run " + create + " on the target first"
+                            : "; pre-data creates it if the migrating role may (a superuser, or the database owner for a trusted"
+                                    + " extension); if not, run " + create + " on the target first"));
         }
         return w;
     }
