@@ -412,7 +412,11 @@ public class CopyStep {
      * configured to go on with the other chunks.
      */
     public void chunkFailed(MigrationRun run, Chunk chunk, Exception error) throws Exception {
-        String msg = chunk + ": " + Faults.firstLine(error);
+        // which side said it: a server's message names neither the table nor the server (QA: "invalid byte sequence")
+        String where = chunk + ", " + (run.cfg.stream ? "streaming it from the source into the target"
+                : chunk.loadStartMs > 0 && chunk.loadStartMs >= chunk.exportStartMs ? "loading it into the target"
+                : "exporting it from the source");
+        String msg = where + ": " + Faults.firstLine(error);
         tsmigrate.run.RunMetrics.error(run, "data");
         progress.chunkEnded(chunk.table.key(), 0, false);
         boolean goOn = run.cfg.continueOnChunkError && !(error instanceof UserError);
@@ -423,7 +427,7 @@ public class CopyStep {
         } catch (Exception e) {
             LOG.debug("cannot record the failure of {}: {}", chunk, e.getMessage());
         }
-        if (!goOn) throw error;
+        if (!goOn) throw error instanceof SQLException ? new StepFailure(where + ": " + error.getMessage(), error) : error;
         run.warn("chunk failed and was skipped (on-chunk-error=continue): " + msg);
     }
 

@@ -190,6 +190,23 @@ class FaultsTest {
         assertEquals(chunks, r.all().split("chunk failed and was skipped", -1).length - 1, r.all());
     }
 
+    /** A chunk's failure names its table, chunk and side: the server's own words name none of them (QA). */
+    @Test
+    void aFailedChunkIsNamedWithItsSide() throws Exception {
+        String[] dbs = Clusters.newPair("failname");
+        Clusters.runSql(Clusters.source(), dbs[0], "CREATE TABLE \"Orders Log\" (time timestamptz NOT NULL, v int);"
+                + " INSERT INTO \"Orders Log\" SELECT timestamptz '2025-01-01' + i * interval '1 hour', i FROM generate_series(0, 5) i;");
+        String[] common = {"--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
+                "--work-dir", work.toString(), "--workers", "1"};
+        Cli.Result schema = Cli.run(concat(new String[] {"migrate", "--steps", "pre-data"}, common));
+        assertEquals(0, schema.exit(), schema.all());
+        Clusters.runSql(Clusters.target(), dbs[1], "ALTER TABLE \"Orders Log\" ADD CONSTRAINT nothing_fits CHECK (v < 0)");
+        Cli.Result r = Cli.run(concat(new String[] {"migrate", "--steps", "data"}, common));
+        assertEquals(tsmigrate.cli.TsMigrate.FAILED, r.exit(), r.all());
+        assertTrue(r.err().contains("error: step data failed: \"public\".\"Orders Log\" chunk 1 all rows, loading it into the target:"
+                + " ERROR: new row for relation \"Orders Log\" violates check constraint \"nothing_fits\""), r.err());
+    }
+
     private static String[] concat(String[] a, String[] b) {
         String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
