@@ -176,7 +176,17 @@ public final class StateStore implements AutoCloseable {
         // Two instances starting together must not both run the DDL.
         Pg.exec(c, "SELECT pg_advisory_lock(hashtext('tsmigrate-ddl'))");
         try {
-            Pg.exec(c, DDL);
+            try {
+                Pg.exec(c, DDL);
+            } catch (SQLException e) {
+                if (!"42501".equals(e.getSQLState())) throw e; // insufficient_privilege
+                String db = Pg.ident(Pg.queryString(c, "SELECT current_database()"));
+                String role = Pg.ident(Pg.queryString(c, "SELECT current_user"));
+                throw new tsmigrate.run.UserError("The target role " + role + " cannot create the schema " + SCHEMA + " in the database "
+                        + db + ", where the migration keeps its state (" + e.getMessage().lines().findFirst().orElse("") + ").",
+                        "Run GRANT CREATE ON DATABASE " + db + " TO " + role + " on the target (pre-data needs it too, for the source's"
+                                + " schemas), or migrate as the database's owner.", e);
+            }
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO tsmigrate.migration (id, source, target, chunk_interval)"
                     + " VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING")) {
                 ps.setString(1, migrationId);

@@ -249,4 +249,23 @@ class BadInputTest {
         assertClean(r, TsMigrate.USAGE, "is not valid YAML");
         assertFalse(r.all().contains("S3cr3t") || r.all().contains("3tYAML"), r.all());
     }
+
+    /**
+     * A target role that may not create schemas in the target database: said in words, with the GRANT, before anything
+     * is written (QA: "step preflight failed: ERROR: permission denied for database", exit 1, no hint).
+     */
+    @Test
+    void aTargetRoleWithoutCreateOnTheDatabaseIsToldWhatToGrant() throws Exception {
+        String[] dbs = Clusters.newPair("nocreate");
+        Clusters.runSql(Clusters.source(), dbs[0], "CREATE TABLE m (t timestamptz NOT NULL); INSERT INTO m VALUES (now())");
+        Clusters.ensureRole(Clusters.target(), "no_create", "nc-pw");
+        String target = "postgresql://no_create:nc-pw@127.0.0.1:" + Clusters.target().port() + "/" + dbs[1];
+        Cli.Result r = Cli.run("migrate", "--source", Clusters.source().uri(dbs[0]), "--target", target, "--work-dir",
+                work.resolve("nc").toString());
+        assertClean(r, TsMigrate.USAGE, "cannot create the schema tsmigrate");
+        assertTrue(r.err().contains("GRANT CREATE ON DATABASE \"" + dbs[1] + "\" TO \"no_create\""), r.err());
+        try (Connection t = Clusters.target().connect(dbs[1])) {
+            assertEquals("0", tsmigrate.db.Pg.queryString(t, "SELECT count(*) FROM pg_namespace WHERE nspname = 'tsmigrate'"));
+        }
+    }
 }
