@@ -185,8 +185,16 @@ public class Planner {
      */
     public static void validateSelection(Connection c, MigrationRun run) throws SQLException {
         Planner p = new Planner();
-        for (TableInfo t : p.listTables(c, run)) {
+        Set<Integer> excludeUsed = new java.util.HashSet<>();
+        for (TableInfo t : p.listTables(c, run, excludeUsed)) {
             if (t.configuredTimeColumn(run.cfg.timeColumns) != null) timeColumn(c, run, t);
+        }
+        // a warning, not a refusal (as an include's is): a job may exclude a table that exists only in some databases
+        for (int i = 0; i < run.cfg.exclude.size(); i++) {
+            if (!excludeUsed.contains(i)) {
+                run.warn("preflight: the exclude pattern '" + run.cfg.exclude.get(i) + "' matches no table to copy: check its spelling (names are"
+                        + " case-sensitive), or the table it meant is copied");
+            }
         }
     }
 
@@ -223,6 +231,11 @@ public class Planner {
     }
 
     List<TableInfo> listTables(Connection c, MigrationRun run) throws SQLException {
+        return listTables(c, run, new java.util.HashSet<>());
+    }
+
+    /** The tables to copy; excludeUsed gets the positions (in cfg.exclude) of the exclude patterns that left one out. */
+    List<TableInfo> listTables(Connection c, MigrationRun run, Set<Integer> excludeUsed) throws SQLException {
         List<TablePattern> include = run.cfg.include.stream().map(TablePattern::parse).toList();
         List<TablePattern> exclude = run.cfg.exclude.stream().map(TablePattern::parse).toList();
         Set<TablePattern> includeUsed = new LinkedHashSet<>();
@@ -256,8 +269,11 @@ public class Planner {
                     if (!in) continue;
                 }
                 boolean out1 = false;
-                for (TablePattern p : exclude) {
-                    if (matches(p, schema, name, ancSchemas, ancNames)) out1 = true;
+                for (int i = 0; i < exclude.size(); i++) {
+                    if (matches(exclude.get(i), schema, name, ancSchemas, ancNames)) {
+                        out1 = true;
+                        excludeUsed.add(i);
+                    }
                 }
                 if (out1) continue;
                 long bytes = rs.getLong(5);

@@ -268,4 +268,16 @@ class BadInputTest {
             assertEquals("0", tsmigrate.db.Pg.queryString(t, "SELECT count(*) FROM pg_namespace WHERE nspname = 'tsmigrate'"));
         }
     }
+
+    /** An exclude pattern that matches nothing is most likely misspelt, and the table it meant is copied: named (QA). */
+    @Test
+    void anExcludePatternThatMatchesNothingIsNamed() throws Exception {
+        String[] dbs = Clusters.newPair("exclnone");
+        Clusters.runSql(Clusters.source(), dbs[0], "CREATE TABLE secrets (t timestamptz NOT NULL); INSERT INTO secrets VALUES (now())");
+        Cli.Result r = Cli.run("migrate", "--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
+                "--work-dir", work.resolve("ex").toString(), "--exclude", "public.secret", "--exclude", "public.secrets_old");
+        assertEquals(0, r.exit(), r.all());
+        assertTrue(r.all().contains("the exclude pattern 'public.secret' matches no table to copy"), r.all());
+        assertTrue(r.all().contains("the exclude pattern 'public.secrets_old' matches no table to copy"), r.all());
+    }
 }
