@@ -57,9 +57,17 @@ public class SchemaStep {
                     "--exclude-schema=" + tsmigrate.state.StateStore.SCHEMA, "--file=" + dump));
             if (run.snapshotId != null) dumpArgs.add("--snapshot=" + run.snapshotId);
             Files.deleteIfExists(dump);
-            PgTool.Result d = pgDump.run(run.cfg.source, run.workDir.root(), dumpArgs, appName(run, "pg_dump"), java.util.Map.of(),
-                    () -> run.stopping);
+            tsmigrate.run.WorkDir.createPrivateFile(dump); // 0600 from the start: pg_dump keeps the mode of a file it truncates
+            PgTool.Result d;
+            try {
+                d = pgDump.run(run.cfg.source, run.workDir.root(), dumpArgs, appName(run, "pg_dump"), java.util.Map.of(),
+                        () -> run.stopping);
+            } catch (Exception e) { // rethrown as it was (precise rethrow)
+                Files.deleteIfExists(dump);
+                throw e;
+            }
             if (d.exitCode() != 0) {
+                Files.deleteIfExists(dump); // a part of a schema, of no use to anyone
                 throw new StepFailure(section + ": pg_dump failed (exit " + d.exitCode() + "):\n" + d.stderr().strip());
             }
         } else {

@@ -280,4 +280,22 @@ class BadInputTest {
         assertTrue(r.all().contains("the exclude pattern 'public.secret' matches no table to copy"), r.all());
         assertTrue(r.all().contains("the exclude pattern 'public.secrets_old' matches no table to copy"), r.all());
     }
+
+    /** pg_dump failing (a table the source role may not read) leaves no dump behind; it was left world-readable (QA). */
+    @Test
+    void aFailedDumpLeavesNoFileBehind() throws Exception {
+        String[] dbs = Clusters.newPair("dumpfail");
+        Clusters.ensureRole(Clusters.source(), "no_select", "ns-pw");
+        Clusters.runSql(Clusters.source(), dbs[0], "CREATE TABLE hidden (t timestamptz NOT NULL); INSERT INTO hidden VALUES (now());"
+                + " GRANT CONNECT ON DATABASE " + dbs[0] + " TO no_select");
+        String source = "postgresql://no_select:ns-pw@127.0.0.1:" + Clusters.source().port() + "/" + dbs[0];
+        Path wd = work.resolve("df");
+        Cli.Result r = Cli.run("migrate", "--source", source, "--target", Clusters.target().uri(dbs[1]), "--work-dir", wd.toString());
+        assertEquals(TsMigrate.FAILED, r.exit(), r.all());
+        assertTrue(r.err().contains("pg_dump failed"), r.err());
+        try (var files = Files.list(wd)) {
+            java.util.List<String> dumps = files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".dump")).toList();
+            assertEquals(java.util.List.of(), dumps);
+        }
+    }
 }
