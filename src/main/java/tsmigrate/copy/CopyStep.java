@@ -50,6 +50,7 @@ public class CopyStep {
         List<Chunk> todo = run.getChunks().stream().filter(ch -> ch.state.equals("planned") || ch.state.equals("exported")).toList();
         progress = Progress.forChunks("data", todo, run);
         try (Connection c = run.state.connect()) {
+            requireTargetTables(c, todo);
             run.state.stepRunning(c, "data");
             if (!todo.isEmpty()) Autovacuum.pause(run);
         } catch (SQLException e) {
@@ -59,6 +60,27 @@ public class CopyStep {
         heartbeat = tsmigrate.run.Background.timer("lease-heartbeat");
         long every = Math.max(1, run.cfg.leaseSeconds / 3);
         heartbeat.scheduleWithFixedDelay(() -> renewLeases(run), every, every, TimeUnit.SECONDS);
+    }
+
+    /**
+     * The tables the chunks go into must be on the target: pre-data makes them. Without, each chunk would fail on its
+     * own with the server's words ('schema ... does not exist'), after its export.
+     */
+    private static void requireTargetTables(Connection target, List<Chunk> todo) throws SQLException {
+        List<String> tables = todo.stream().map(ch -> ch.table.qualified()).distinct().toList();
+        if (tables.isEmpty()) return;
+        List<String> missing = new java.util.ArrayList<>();
+        try (java.sql.PreparedStatement ps = target.prepareStatement(
+                "SELECT t FROM unnest(CAST(? AS text[])) WITH ORDINALITY u (t, o) WHERE pg_catalog.to_regclass(t) IS NULL ORDER BY o")) {
+            ps.setArray(1, target.createArrayOf("text", tables.toArray()));
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) missing.add(rs.getString(1));
+            }
+        }
+        if (missing.isEmpty()) return;
+        throw new UserError("The target has no table " + UserError.someOf(missing) + (missing.size() > 5 ? ", ..." : "")
+                + (missing.size() > 1 ? " (" + missing.size() + " tables)" : "") + " for the rows to go into.",
+                "pre-data creates the tables: run without --steps, or with pre-data among them (or create them yourself).");
     }
 
     private volatile Connection heartbeatConn;

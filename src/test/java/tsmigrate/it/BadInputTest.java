@@ -298,4 +298,19 @@ class BadInputTest {
             assertEquals(java.util.List.of(), dumps);
         }
     }
+
+    /**
+     * The data step on a target without the tables (pre-data never ran there): named, with the way out, before any
+     * chunk is tried (QA: 'ERROR: schema "Sales Ops" does not exist', exit 1).
+     */
+    @Test
+    void dataWithoutPreDataNamesTheMissingTables() throws Exception {
+        String[] dbs = Clusters.newPair("nopre");
+        Clusters.runSql(Clusters.source(), dbs[0], "CREATE SCHEMA \"Sales Ops\"; CREATE TABLE \"Sales Ops\".\"Orders Log\" (t timestamptz NOT NULL);"
+                + " INSERT INTO \"Sales Ops\".\"Orders Log\" VALUES (now())");
+        Cli.Result r = Cli.run("migrate", "--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
+                "--work-dir", work.resolve("np").toString(), "--steps", "preflight,data,verify");
+        assertClean(r, TsMigrate.FAILED, "The target has no table \"Sales Ops\".\"Orders Log\"");
+        assertTrue(r.err().contains("pre-data"), r.err());
+    }
 }
