@@ -215,6 +215,44 @@ public class Planner {
         return withRowSecurity(src, run, "relforcerowsecurity");
     }
 
+    /**
+     * Foreign keys of tables to copy, holding rows, that refer to a table whose rows are not copied (excluded, or not
+     * included): post-data cannot add them on the target. As "child (name) refers to parent". A partitioned table
+     * counts as copied when one of its partitions is.
+     */
+    public static List<String> foreignKeysToLeftOut(Connection c, MigrationRun run) throws SQLException {
+        List<TableInfo> tables = new Planner().listTables(c, run);
+        Set<Long> copied = new java.util.HashSet<>();
+        for (TableInfo t : tables) copied.add(t.oid);
+        String sql = "SELECT f.conrelid::bigint, f.conname, rn.nspname, r.relname,"
+                + " r.relkind = 'p' AND EXISTS (SELECT 1 FROM pg_catalog.pg_partition_tree(f.confrelid) pt"
+                + "   WHERE pt.isleaf AND pt.relid::bigint = ANY (CAST(? AS bigint[])))"
+                + " FROM pg_catalog.pg_constraint f JOIN pg_catalog.pg_class r ON r.oid = f.confrelid"
+                + " JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace"
+                + " WHERE f.contype = 'f' AND f.conrelid::bigint = ANY (CAST(? AS bigint[])) AND NOT (f.confrelid::bigint = ANY (CAST(? AS bigint[])))"
+                // an extension's table (PostGIS's spatial_ref_sys) comes with the extension, rows and all
+                + " AND " + Pg.NOT_EXTENSION_MEMBER.replace("c.oid", "f.confrelid")
+                + " ORDER BY 1, 2";
+        java.sql.Array oids = c.createArrayOf("bigint", copied.toArray());
+        List<String> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setArray(1, oids);
+            ps.setArray(2, oids);
+            ps.setArray(3, oids);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    if (rs.getBoolean(5)) continue; // a partitioned table whose rows are copied through its partitions
+                    long child = rs.getLong(1);
+                    TableInfo t = tables.stream().filter(x -> x.oid == child).findFirst().orElseThrow();
+                    // without rows the key is added to an empty table, and holds
+                    if (!"t".equals(Pg.queryString(c, "SELECT EXISTS (SELECT 1 FROM ONLY " + t.qualified() + ")"))) continue;
+                    out.add(t.qualified() + " (" + rs.getString(2) + ") refers to " + Pg.qualified(rs.getString(3), rs.getString(4)));
+                }
+            }
+        }
+        return out;
+    }
+
     public static boolean bypassesRowSecurity(Connection c) throws SQLException {
         return "t".equals(Pg.queryString(c, "SELECT rolsuper OR rolbypassrls FROM pg_catalog.pg_roles WHERE rolname = current_user"));
     }

@@ -88,6 +88,7 @@ public class Preflight {
             Planner.validateSelection(src, run);
             if (run.runs("data")) tsmigrate.largeobjects.LargeObjects.checkReadable(src);
             if (run.runs("data")) checkRowSecurity(run, src);
+            if (run.runs("data") && run.runs("post-data")) checkForeignKeysToLeftOut(run, src);
             if (run.runs("verify") && run.cfg.verify) checkVerifiable(run, src, tgt);
             if (run.runs("pre-data") || run.runs("data")) checkLeftOutSchemas(run, src, srcTs != null);
             if (run.runs("hypertables")) tsmigrate.timescale.TimescaleSteps.validateConfig(src, tgt, run.cfg);
@@ -204,6 +205,16 @@ public class Preflight {
                 + ", e.g. " + UserError.someOf(hidden) + ": a copy would leave them out.",
                 "Migrate as a role with BYPASSRLS (ALTER ROLE ... BYPASSRLS) or a superuser, or as the tables' owner once FORCE ROW"
                         + " LEVEL SECURITY is off, or leave these tables out with --exclude.");
+    }
+
+    /** A foreign key to a table whose rows are left out fails post-data, after every row was copied: refused first. */
+    private static void checkForeignKeysToLeftOut(MigrationRun run, Connection src) throws SQLException {
+        List<String> keys = Planner.foreignKeysToLeftOut(src, run);
+        if (keys.isEmpty()) return;
+        throw new UserError("Foreign keys of " + keys.size() + " table(s) to copy refer to tables whose rows are left out"
+                + " (--include/--exclude): " + String.join("; ", keys.subList(0, Math.min(5, keys.size()))) + (keys.size() > 5 ? "; ..." : "")
+                + ". post-data could not add them on the target once the rows are there.",
+                "Copy the tables they refer to as well, or leave out these tables too.");
     }
 
     /** Refuses a target whose user tables hold rows: migrating into it could mix or duplicate data. */
