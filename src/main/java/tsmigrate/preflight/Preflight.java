@@ -89,6 +89,7 @@ public class Preflight {
             if (run.runs("data")) tsmigrate.largeobjects.LargeObjects.checkReadable(src);
             if (run.runs("data")) checkRowSecurity(run, src);
             if (run.runs("data") && run.runs("post-data")) checkForeignKeysToLeftOut(run, src);
+            if (run.runs("pre-data") || run.runs("post-data")) checkRolesOnTarget(src, tgt);
             if (run.runs("verify") && run.cfg.verify) checkVerifiable(run, src, tgt);
             if (run.runs("pre-data") || run.runs("data")) checkLeftOutSchemas(run, src, srcTs != null);
             if (run.runs("hypertables")) tsmigrate.timescale.TimescaleSteps.validateConfig(src, tgt, run.cfg);
@@ -205,6 +206,52 @@ public class Preflight {
                 + ", e.g. " + UserError.someOf(hidden) + ": a copy would leave them out.",
                 "Migrate as a role with BYPASSRLS (ALTER ROLE ... BYPASSRLS) or a superuser, or as the tables' owner once FORCE ROW"
                         + " LEVEL SECURITY is off, or leave these tables out with --exclude.");
+    }
+
+    /**
+     * The roles the schema's grants, default privileges and policies name, which the dump restores (--no-owner drops
+     * only the owners): the target must have them, or pg_restore fails on the first one. An owner's own privileges are
+     * not named: pg_dump writes no GRANT for them, and the target's objects belong to the migrating role.
+     */
+    static final String ROLES_NAMED = """
+            WITH user_ns AS (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE %s),
+            named AS (
+              SELECT a.grantee AS r FROM pg_catalog.pg_namespace n, pg_catalog.aclexplode(n.nspacl) a
+                WHERE n.oid IN (SELECT oid FROM user_ns) AND a.grantee <> n.nspowner
+              UNION SELECT a.grantee FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
+                WHERE c.relnamespace IN (SELECT oid FROM user_ns) AND a.grantee <> c.relowner
+              UNION SELECT a.grantee FROM pg_catalog.pg_attribute t JOIN pg_catalog.pg_class c ON c.oid = t.attrelid,
+                pg_catalog.aclexplode(t.attacl) a WHERE c.relnamespace IN (SELECT oid FROM user_ns) AND a.grantee <> c.relowner
+              UNION SELECT a.grantee FROM pg_catalog.pg_proc p, pg_catalog.aclexplode(p.proacl) a
+                WHERE p.pronamespace IN (SELECT oid FROM user_ns) AND a.grantee <> p.proowner
+              UNION SELECT a.grantee FROM pg_catalog.pg_type t, pg_catalog.aclexplode(t.typacl) a
+                WHERE t.typnamespace IN (SELECT oid FROM user_ns) AND a.grantee <> t.typowner
+              UNION SELECT a.grantee FROM pg_catalog.pg_largeobject_metadata l, pg_catalog.aclexplode(l.lomacl) a WHERE a.grantee <> l.lomowner
+              UNION SELECT a.grantee FROM pg_catalog.pg_default_acl d, pg_catalog.aclexplode(d.defaclacl) a
+              UNION SELECT d.defaclrole FROM pg_catalog.pg_default_acl d
+              UNION SELECT pg_catalog.unnest(p.polroles) FROM pg_catalog.pg_policy p)
+            SELECT DISTINCT r.rolname FROM named JOIN pg_catalog.pg_roles r ON r.oid = named.r ORDER BY 1""";
+
+    private static void checkRolesOnTarget(Connection src, Connection tgt) throws SQLException {
+        List<String> named = new ArrayList<>();
+        try (java.sql.Statement st = src.createStatement();
+             java.sql.ResultSet rs = st.executeQuery(String.format(ROLES_NAMED, Pg.SYSTEM_SCHEMA_FILTER))) {
+            while (rs.next()) named.add(rs.getString(1));
+        }
+        if (named.isEmpty()) return;
+        List<String> missing = new ArrayList<>();
+        try (java.sql.PreparedStatement ps = tgt.prepareStatement("SELECT r FROM unnest(CAST(? AS text[])) r"
+                + " WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) ORDER BY 1")) {
+            ps.setArray(1, tgt.createArrayOf("text", named.toArray()));
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) missing.add(Pg.ident(rs.getString(1)));
+            }
+        }
+        if (missing.isEmpty()) return;
+        throw new UserError("The source's grants or policies name " + missing.size() + " role(s) that the target lacks: "
+                + UserError.someOf(missing) + (missing.size() > 5 ? ", ..." : "") + ". pg_restore would fail on them.",
+                "Create them on the target first (CREATE ROLE ...; pg_dumpall --roles-only on the source shows how they are"
+                        + " made), then run again.");
     }
 
     /** A foreign key to a table whose rows are left out fails post-data, after every row was copied: refused first. */

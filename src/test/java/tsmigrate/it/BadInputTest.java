@@ -333,4 +333,33 @@ class BadInputTest {
                 "--work-dir", work.resolve("fk").toString(), "--exclude", "public.parent", "--exclude", "public.child");
         assertEquals(0, both.exit(), both.all());
     }
+
+    /**
+     * Grants (and policies) name roles, and the target must have them: pre-data failed on the first GRANT to a role it
+     * lacks (QA). Refused first, naming the roles, with nothing written.
+     */
+    @Test
+    void rolesThatTheTargetLacksAreNamedFirst() throws Exception {
+        String[] dbs = Clusters.newPair("roles");
+        Clusters.ensureRole(Clusters.source(), "reporter_only_src", "r-pw");
+        oddRole(Clusters.source());
+        // owned by a role the target lacks too: that is no reason to refuse, the target's tables are the migrating role's
+        Clusters.ensureRole(Clusters.source(), "owner_only_src", null);
+        Clusters.runSql(Clusters.source(), dbs[0], "CREATE TABLE g (id int, secret text); INSERT INTO g VALUES (1, 'x');"
+                + " GRANT SELECT ON g TO reporter_only_src; GRANT SELECT (id) ON g TO \"Auditors Only Src\"; ALTER TABLE g OWNER TO owner_only_src");
+        Cli.Result r = Cli.run("migrate", "--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
+                "--work-dir", work.resolve("roles").toString());
+        assertClean(r, TsMigrate.USAGE, "\"Auditors Only Src\", \"reporter_only_src\"");
+        assertEquals(0, userTables(dbs[1]));
+        Clusters.ensureRole(Clusters.target(), "reporter_only_src", "r-pw");
+        oddRole(Clusters.target());
+        Cli.Result again = Cli.run("migrate", "--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
+                "--work-dir", work.resolve("roles").toString());
+        assertEquals(0, again.exit(), again.all());
+    }
+
+    private static void oddRole(tsmigrate.embedded.EmbeddedCluster c) throws Exception {
+        Clusters.runSql(c, "postgres", "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'Auditors Only Src')"
+                + " THEN CREATE ROLE \"Auditors Only Src\"; END IF; END $$");
+    }
 }
