@@ -318,7 +318,7 @@ public class Planner {
                 long est = rs.getLong(4);
                 if (est < 0) est = bytes / 100; // never analyzed: guess ~100 bytes a row
                 TableInfo t = new TableInfo(schema, name, rs.getLong(1), columns(c, rs.getLong(1), pg12), est, bytes);
-                for (int i = 0; i < ancNames.length; i++) t.ancestorKeys.add(ancSchemas[i] + "." + ancNames[i]);
+                for (int i = 0; i < ancNames.length; i++) t.ancestors.add(new String[] {ancSchemas[i], ancNames[i]});
                 out.add(t);
             }
         }
@@ -329,10 +329,19 @@ public class Planner {
             }
         }
         for (String key : run.cfg.timeColumns.keySet()) {
-            if (out.stream().noneMatch(t -> t.key().equals(key) || t.ancestorKeys.contains(key))) {
+            Set<String> named = new LinkedHashSet<>();
+            for (TableInfo t : out) {
+                if (TableInfo.names(key, t.schema, t.name)) named.add(t.qualified());
+                for (String[] a : t.ancestors) if (TableInfo.names(key, a[0], a[1])) named.add(Pg.qualified(a[0], a[1]));
+            }
+            if (named.isEmpty()) {
                 throw new UserError("timeColumns names the table '" + key + "', which is not among the tables to copy.",
-                        "Write it as schema.table, unquoted, exactly as in the source (e.g. public.metrics); a partitioned"
-                                + " table's setting applies to its partitions.");
+                        "Write it as schema.table exactly as in the source (e.g. public.metrics), with double quotes around a"
+                                + " part that holds a dot (\"a.b\".c); a partitioned table's setting applies to its partitions.");
+            }
+            if (named.size() > 1 && key.indexOf('"') < 0) {
+                throw new UserError("timeColumns names the table '" + key + "', which could be any of " + String.join(", ", named) + ".",
+                        "Put double quotes around the parts, e.g. " + named.iterator().next() + ".");
             }
         }
         return out;

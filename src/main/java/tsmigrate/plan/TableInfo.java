@@ -33,8 +33,8 @@ public final class TableInfo {
     public volatile String fingerprintFormat;
     /** Rows with a time above this were not copied yet: --catch-up copies them. */
     public String highWater;
-    /** A partition's partitioned ancestors as schema.table, nearest first (timeColumns may name any of them); else empty. */
-    public final List<String> ancestorKeys = new java.util.ArrayList<>();
+    /** A partition's partitioned ancestors as {schema, table}, nearest first (timeColumns may name any of them); else empty. */
+    public final List<String[]> ancestors = new java.util.ArrayList<>();
 
     public TableInfo(String schema, String name, long oid, List<String> columns, long estimatedRows, long bytes) {
         this.schema = schema;
@@ -56,9 +56,23 @@ public final class TableInfo {
 
     /** The time column configured for this table, or else for its nearest partitioned ancestor that has one; or null. */
     public String configuredTimeColumn(java.util.Map<String, String> timeColumns) {
-        String own = timeColumns.get(key());
-        for (int i = 0; own == null && i < ancestorKeys.size(); i++) own = timeColumns.get(ancestorKeys.get(i));
+        String own = timeColumnOf(timeColumns, schema, name);
+        for (int i = 0; own == null && i < ancestors.size(); i++) own = timeColumnOf(timeColumns, ancestors.get(i)[0], ancestors.get(i)[1]);
         return own;
+    }
+
+    private static String timeColumnOf(java.util.Map<String, String> timeColumns, String schema, String name) {
+        for (var e : timeColumns.entrySet()) if (names(e.getKey(), schema, name)) return e.getValue();
+        return null;
+    }
+
+    /**
+     * Whether a timeColumns key names the table: schema.table as written, or, when it has double quotes, read as a
+     * table pattern ("a.b".c for a table c in schema a.b; unquoted, a.b.c would name a."b.c" as well).
+     */
+    public static boolean names(String key, String schema, String name) {
+        if (key.indexOf('"') < 0) return key.equals(schema + "." + name);
+        return TablePattern.parse(key).matches(schema, name);
     }
 
     /** File systems allow 255 bytes per name; %-encoding takes 3 per byte of a non-ASCII name. */
