@@ -69,6 +69,14 @@ public class Planner {
             if (!planned) warnIfIntervalChanged(run, st);
             run.state.loadPlan(st, run.workDir.root(), run.getTables(), run.getChunks());
         }
+        if (!planned && addNewPartitions(run)) {
+            // reloaded whole: another instance may have added some of them
+            run.getTables().clear();
+            run.getChunks().clear();
+            try (Connection st = run.state.connect()) {
+                run.state.loadPlan(st, run.workDir.root(), run.getTables(), run.getChunks());
+            }
+        }
         if (!planned) checkSelectionUnchanged(run);
         markHypertables(run);
         PlanFile.write(run, run.path("plan.yaml"));
@@ -78,18 +86,79 @@ public class Planner {
     }
 
     /**
+     * Partitions created on the source since the plan (pg_partman's next month, say), of a partitioned table whose
+     * partitions the plan copies: created on the target if missing (their parent's indexes and keys come with the
+     * attach), then planned, so that a resumed or catch-up run copies them too. Returns whether the plan grew.
+     * Other new tables are left to checkSelectionUnchanged, which refuses them.
+     */
+    private boolean addNewPartitions(MigrationRun run) throws Exception {
+        List<TableInfo> now = sourceTables(run);
+        Set<String> planned = new java.util.HashSet<>();
+        for (TableInfo t : run.getTables()) planned.add(t.qualified());
+        Set<String> copiedParents = new java.util.HashSet<>();
+        for (TableInfo t : now) {
+            if (planned.contains(t.qualified())) for (String[] a : t.ancestors) copiedParents.add(Pg.qualified(a[0], a[1]));
+        }
+        List<TableInfo> candidates = now.stream().filter(t -> !planned.contains(t.qualified())
+                && t.ancestors.stream().anyMatch(a -> copiedParents.contains(Pg.qualified(a[0], a[1])))).toList();
+        if (candidates.isEmpty()) return false;
+        return run.state.withLock("plan-additions", () -> {
+            Set<String> plannedNow = new java.util.HashSet<>();
+            try (Connection st = run.state.connect()) {
+                for (String[] t : run.state.plannedTables(st)) plannedNow.add(Pg.qualified(t[0], t[1]));
+            }
+            List<TableInfo> added = candidates.stream().filter(t -> !plannedNow.contains(t.qualified())).toList();
+            if (added.isEmpty()) return true; // another instance added them
+            // the partitions, and any new partitioned table between them and the copied parent
+            List<String> create = new ArrayList<>();
+            try (Connection tgt = Pg.connect("target", run.cfg.target)) {
+                for (TableInfo t : added) {
+                    List<String> chain = new ArrayList<>();
+                    chain.add(t.qualified());
+                    for (String[] a : t.ancestors) chain.add(Pg.qualified(a[0], a[1]));
+                    for (String q : chain) {
+                        if (!create.contains(q) && Pg.queryString(tgt, "SELECT pg_catalog.to_regclass(" + Pg.literal(q) + ")") == null) create.add(q);
+                    }
+                }
+            }
+            if (!create.isEmpty()) tsmigrate.schema.SchemaStep.createTables(run, create);
+            List<Chunk> chunks = new ArrayList<>();
+            int n = plannedNow.size();
+            Connection c = run.snapshotHolder != null ? run.snapshotHolder : Pg.connect("source", run.cfg.source);
+            try (MigrationRun.OnStop s = run.cancelOnStop(c)) {
+                for (TableInfo t : added) {
+                    t.number = ++n;
+                    chunks.addAll(chunksFor(c, run, t));
+                }
+            } finally {
+                if (c != run.snapshotHolder) Pg.closeQuietly(c);
+            }
+            try (Connection st = run.state.connect()) {
+                run.state.savePlan(st, added, chunks);
+                run.state.forgetStep(st, "analyze"); // the new tables need their statistics too
+            }
+            run.warn("plan: " + added.size() + " partition(s) created on the source since the plan are added to it (created on the target: "
+                    + create.size() + "): " + names(added.stream().map(TableInfo::qualified).toList()));
+            return true;
+        });
+    }
+
+    private List<TableInfo> sourceTables(MigrationRun run) throws SQLException {
+        Connection c = run.snapshotHolder != null ? run.snapshotHolder : Pg.connect("source", run.cfg.source);
+        try (MigrationRun.OnStop s = run.cancelOnStop(c)) {
+            return listTables(c, run);
+        } finally {
+            if (c != run.snapshotHolder) Pg.closeQuietly(c);
+        }
+    }
+
+    /**
      * A resumed run copies the tables of its plan. One it selects that the plan lacks (another --include, or a
      * table created on the source since) would never be copied: refused, before any data moves. One the plan has
      * that it no longer selects is still copied, and named.
      */
     private void checkSelectionUnchanged(MigrationRun run) throws SQLException {
-        Connection c = run.snapshotHolder != null ? run.snapshotHolder : Pg.connect("source", run.cfg.source);
-        List<TableInfo> now;
-        try (MigrationRun.OnStop s = run.cancelOnStop(c)) {
-            now = listTables(c, run);
-        } finally {
-            if (c != run.snapshotHolder) Pg.closeQuietly(c);
-        }
+        List<TableInfo> now = sourceTables(run);
         Set<String> plannedKeys = new java.util.HashSet<>();
         for (TableInfo t : run.getTables()) plannedKeys.add(t.qualified());
         Set<String> nowKeys = new java.util.HashSet<>();

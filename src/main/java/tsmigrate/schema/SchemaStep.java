@@ -174,6 +174,38 @@ public class SchemaStep {
     }
 
     /** application_name of the tool's sessions, so a resumed run can find (and end) those of a killed one. */
+    /**
+     * Creates tables on the target from the source's schema, as pre-data would have had they existed then (new
+     * partitions: pg_dump writes each one's CREATE TABLE and its ATTACH PARTITION). Their parent's indexes, keys and
+     * row triggers come with the attach.
+     */
+    public static void createTables(MigrationRun run, List<String> qualifiedNames) throws Exception {
+        PgTool pgDump = run.pgDump != null ? run.pgDump : PgTool.locate("pg_dump", run.cfg.pgDump);
+        PgTool pgRestore = run.pgRestore != null ? run.pgRestore : PgTool.locate("pg_restore", run.cfg.pgRestore);
+        Path dump = run.path("new-tables-" + ProcessHandle.current().pid() + ".dump");
+        Files.deleteIfExists(dump);
+        tsmigrate.run.WorkDir.createPrivateFile(dump);
+        try {
+            List<String> args = new ArrayList<>(List.of("--section=pre-data", "--format=custom", "--file=" + dump));
+            if (run.snapshotId != null) args.add("--snapshot=" + run.snapshotId);
+            for (String t : qualifiedNames) args.add("--table=" + t); // quoted: taken literally, not as a pattern
+            PgTool.Result d = pgDump.run(run.cfg.source, run.workDir.root(), args, appName(run, "pg_dump"), java.util.Map.of(),
+                    () -> run.stopping);
+            if (d.exitCode() != 0) throw new StepFailure("plan: pg_dump of new tables failed (exit " + d.exitCode() + "):\n" + d.stderr().strip());
+            PgTool.Result r = pgRestore.run(run.cfg.target, run.workDir.root(),
+                    List.of("--section=pre-data", "--no-owner", "--format=custom", dump.toString()), appName(run, "pg_restore"),
+                    java.util.Map.of(), () -> run.stopping);
+            RestoreLog log = RestoreLog.parse(r.stderr(), false);
+            for (String w : log.warnings) run.warn("plan: pg_restore reported a known-harmless problem: " + w.replace('\n', ' '));
+            if (!log.errors.isEmpty()) {
+                throw new StepFailure("plan: creating new tables on the target failed with " + log.errors.size() + " error(s):\n"
+                        + String.join("\n", log.errors.subList(0, Math.min(10, log.errors.size()))));
+            }
+        } finally {
+            Files.deleteIfExists(dump);
+        }
+    }
+
     public static String appName(MigrationRun run, String tool) {
         return "tsmigrate/" + run.state.migrationId + "/" + tool;
     }

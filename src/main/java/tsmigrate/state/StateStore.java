@@ -314,17 +314,37 @@ public final class StateStore implements AutoCloseable {
         locked(step, false, body);
     }
 
+    /** Takes this migration's advisory lock of that name on c, waiting while another instance holds it, but not past a stop. */
+    private void lock(Connection c, String name, String waiting) throws SQLException, InterruptedException {
+        String lock = "SELECT pg_try_advisory_lock(hashtext(" + Pg.literal(migrationId + "/" + name) + "))";
+        if ("t".equals(Pg.queryString(c, lock))) return;
+        LOG.info(waiting);
+        do {
+            if (stopRequested.getAsBoolean()) throw new tsmigrate.run.Migration.Interrupted();
+            Thread.sleep(200);
+        } while (!"t".equals(Pg.queryString(c, lock)));
+    }
+
+    private void unlock(Connection c, String name) throws SQLException {
+        Pg.exec(c, "SELECT pg_advisory_unlock(hashtext(" + Pg.literal(migrationId + "/" + name) + "))");
+    }
+
+    /** Runs body under this migration's advisory lock of that name (one instance at a time); no step is recorded. */
+    public <T> T withLock(String name, java.util.concurrent.Callable<T> body) throws Exception {
+        try (Connection c = connect()) {
+            lock(c, name, name + ": another instance holds it; waiting");
+            try {
+                return body.call();
+            } finally {
+                unlock(c, name);
+            }
+        }
+    }
+
     private boolean locked(String step, boolean skipWhenDone, StepBody body) throws Exception {
         try (Connection c = connect()) {
-            String lock = "SELECT pg_try_advisory_lock(hashtext(" + Pg.literal(migrationId + "/" + step) + "))";
-            if (!"t".equals(Pg.queryString(c, lock))) {
-                // Another instance runs the step (a restore, say, for many minutes): wait for it, but not past a stop.
-                LOG.info("step {}: another instance is running it; waiting for it to end", step);
-                do {
-                    if (stopRequested.getAsBoolean()) throw new tsmigrate.run.Migration.Interrupted();
-                    Thread.sleep(200);
-                } while (!"t".equals(Pg.queryString(c, lock)));
-            }
+            // Another instance runs the step (a restore, say, for many minutes): wait for it, but not past a stop.
+            lock(c, step, "step " + step + ": another instance is running it; waiting for it to end");
             try {
                 String status = stepStatus(c, step);
                 if (skipWhenDone && "done".equals(status)) return false;
@@ -342,7 +362,7 @@ public final class StateStore implements AutoCloseable {
                     throw e;
                 }
             } finally {
-                Pg.exec(c, "SELECT pg_advisory_unlock(hashtext(" + Pg.literal(migrationId + "/" + step) + "))");
+                unlock(c, step);
             }
         }
     }
@@ -444,6 +464,28 @@ public final class StateStore implements AutoCloseable {
             throw e;
         } finally {
             c.setAutoCommit(auto);
+        }
+    }
+
+    /** The plan's tables as {schema, table}, in plan order. */
+    public List<String[]> plannedTables(Connection c) throws SQLException {
+        List<String[]> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT schema_name, table_name FROM tsmigrate.source_table WHERE migration = ?"
+                + " ORDER BY table_no")) {
+            ps.setString(1, migrationId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) out.add(new String[] {rs.getString(1), rs.getString(2)});
+            }
+        }
+        return out;
+    }
+
+    /** Forgets that a step ran, so that it runs again (analyze, once tables were added to the plan). */
+    public void forgetStep(Connection c, String step) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM tsmigrate.step WHERE migration = ? AND step = ?")) {
+            ps.setString(1, migrationId);
+            ps.setString(2, step);
+            ps.executeUpdate();
         }
     }
 

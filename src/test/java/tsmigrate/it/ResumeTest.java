@@ -183,6 +183,65 @@ class ResumeTest {
         assertTrue(again.out().contains("0 new chunk(s)"), "nothing new, nothing copied twice:\n" + again.out());
     }
 
+    static final String PARTITIONED = """
+            CREATE TABLE p (time timestamptz NOT NULL, v int, PRIMARY KEY (time, v)) PARTITION BY RANGE (time);
+            CREATE TABLE p_2025_01 PARTITION OF p FOR VALUES FROM ('2025-01-01') TO ('2025-02-01');
+            CREATE INDEX p_v ON p (v);
+            INSERT INTO p SELECT timestamptz '2025-01-01' + i * interval '1 hour', i FROM generate_series(0, 700) i;
+            """;
+
+    /** Next month's partition, made on the source after the plan (as pg_partman does), with rows. */
+    static final String NEXT_MONTH = """
+            CREATE TABLE p_2025_02 PARTITION OF p FOR VALUES FROM ('2025-02-01') TO ('2025-03-01');
+            INSERT INTO p SELECT timestamptz '2025-02-01' + i * interval '1 hour', i FROM generate_series(0, 100) i;
+            """;
+
+    /** The new partition on the target: attached to p, with p's primary key and index. */
+    private static void assertNewPartitionComplete(String db) throws Exception {
+        try (Connection t = Clusters.target().connect(db)) {
+            assertEquals("p", Pg.queryString(t, "SELECT inhparent::regclass::text FROM pg_inherits WHERE inhrelid = 'p_2025_02'::regclass"));
+            assertEquals("2", Pg.queryString(t, "SELECT count(*) FROM pg_index WHERE indrelid = 'p_2025_02'::regclass"), "p's key and index");
+            assertEquals("0", Pg.queryString(t, "SELECT count(*) FROM pg_index WHERE NOT indisvalid"), "every index valid");
+            assertEquals("101", Pg.queryString(t, "SELECT count(*) FROM p_2025_02"));
+        }
+    }
+
+    /**
+     * A partition created on the source after a finished migration is created on the target and copied by --catch-up
+     * (it was refused: the schema of a new table was not built).
+     */
+    @Test
+    void catchUpTakesAPartitionCreatedSince() throws Exception {
+        String[] dbs = Clusters.newPair("catchuppart");
+        Clusters.runSql(Clusters.source(), dbs[0], PARTITIONED);
+        Cli.Result first = Cli.run(verb("migrate", args(dbs)));
+        assertEquals(0, first.exit(), first.all());
+        Clusters.runSql(Clusters.source(), dbs[0], NEXT_MONTH + "INSERT INTO p VALUES ('2025-01-31 23:30', -1);");
+        Cli.Result r = Cli.run(verb("migrate", args(dbs, "--catch-up")));
+        assertEquals(0, r.exit(), r.all());
+        assertTrue(r.all().contains("1 partition(s) created on the source since the plan are added to it (created on the target: 1)"), r.all());
+        assertEqualData(dbs);
+        assertNewPartitionComplete(dbs[1]);
+        Cli.Result again = Cli.run(verb("migrate", args(dbs, "--catch-up")));
+        assertEquals(0, again.exit(), again.all());
+        assertTrue(again.out().contains("0 new chunk(s)"), "nothing new, nothing copied twice:\n" + again.out());
+        assertEqualData(dbs);
+    }
+
+    /** The same for a migration resumed before its post-data: the partition gets p's indexes with the others. */
+    @Test
+    void aResumeTakesAPartitionCreatedSince() throws Exception {
+        String[] dbs = Clusters.newPair("resumepart");
+        Clusters.runSql(Clusters.source(), dbs[0], PARTITIONED);
+        Cli.Result first = Cli.run(verb("migrate", args(dbs, "--steps", "preflight,pre-data,data")));
+        assertEquals(0, first.exit(), first.all());
+        Clusters.runSql(Clusters.source(), dbs[0], NEXT_MONTH);
+        Cli.Result r = Cli.run(verb("migrate", args(dbs)));
+        assertEquals(0, r.exit(), r.all());
+        assertEqualData(dbs);
+        assertNewPartitionComplete(dbs[1]);
+    }
+
     /** A resumed run that selects a table the plan does not have is refused: that table's rows would never be copied. */
     @Test
     void aTableSelectedAfterThePlanIsRefused() throws Exception {
