@@ -139,6 +139,7 @@ public class CopyStep {
                 // as export and load: retried with backoff, a bounded number of times (a server gone for good ends the run)
                 if (!Faults.isTransient(e) || ++failures > run.cfg.retries) throw e;
                 pauseMs = RetryTransient.delayMs(run.cfg, failures);
+                run.retries.incrementAndGet();
                 LOG.warn("cannot reach the state store on the target ({}); retrying in {} ({} of {})", Faults.firstLine(e),
                         tsmigrate.run.Durations.format(pauseMs), failures, run.cfg.retries);
             }

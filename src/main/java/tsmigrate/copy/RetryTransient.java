@@ -27,6 +27,7 @@ public class RetryTransient implements Predicate {
             String what = body instanceof tsmigrate.plan.Chunk ? body.toString()
                     : "step " + (run != null && run.currentStep() != null ? run.currentStep() : exchange.getFromRouteId());
             LOG.warn("{}: {}; retrying ({} of {})", what, Faults.firstLine(e), retry, retries);
+            if (run != null) run.retries.incrementAndGet();
         }
         return again;
     }

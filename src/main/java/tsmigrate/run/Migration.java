@@ -152,6 +152,7 @@ public final class Migration {
             }
             // Every step ran to its end: a stop that came in the last one had nothing left to stop.
             if (run.stopping) LOG.info("stop requested, but every step had already finished");
+            noteRetries(run);
             Summary.print(run, System.currentTimeMillis() - t0);
             writeReport(run, System.currentTimeMillis() - t0);
             return run;
@@ -204,8 +205,18 @@ public final class Migration {
         if (t.isAlive()) LOG.debug("step {}: its end not recorded within {} s; the target may be what was lost", step, seconds);
     }
 
+    /** The run's retries, as one warning for the summary and the report (once: the count is taken). */
+    private static void noteRetries(MigrationRun run) {
+        int retries = run.retries.getAndSet(0);
+        if (retries > 0) {
+            run.warn(retries + " retr" + (retries == 1 ? "y" : "ies") + " after a lost connection or a restarting server, all"
+                    + " recovered unless the run failed (each is in the log)");
+        }
+    }
+
     /** report.md and report.html in the work dir, for a finished or a failed run alike. */
     private static void writeReport(MigrationRun run, long totalMs) {
+        noteRetries(run);
         try {
             if (java.nio.file.Files.isDirectory(run.workDir.root())) tsmigrate.report.Report.write(run, totalMs);
         } catch (Exception e) {

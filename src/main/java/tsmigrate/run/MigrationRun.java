@@ -50,6 +50,9 @@ public final class MigrationRun {
     public int sourceMajor;
     public int targetMajor;
 
+    /** Retries after a lost connection or a restarting server: each is logged, and the run's report counts them. */
+    public final java.util.concurrent.atomic.AtomicInteger retries = new java.util.concurrent.atomic.AtomicInteger();
+
     /** Chunks that failed after their retries, with on-chunk-error=continue. */
     public final List<Chunk> failedChunks = Collections.synchronizedList(new ArrayList<>());
     private final List<TableInfo> tables = new ArrayList<>();

@@ -151,6 +151,10 @@ class ServerDownTest {
             Cli.Result r = run.get(4, TimeUnit.MINUTES);
             assertEquals(0, r.exit(), r.all() + unloaded(target, db));
             assertTrue(r.err().contains("retrying"), "the faults were retried:\n" + r.err());
+            // and counted where people look afterwards (QA: the report said 'Warnings: 0')
+            String counted = "after a lost connection or a restarting server, all recovered";
+            assertTrue(r.all().contains(counted), r.all());
+            assertTrue(java.nio.file.Files.readString(work.resolve("report.md")).contains(counted), "in report.md");
             assertSameRows(source, target, db);
         }
     }
