@@ -85,6 +85,6 @@ public final class Chunk {
 
     @Override
     public String toString() {
-        return table.qualified() + " chunk " + number + " " + range;
+        return table.shown() + " chunk " + number + " " + range;
     }
 }

@@ -40,7 +40,7 @@ public final class DryRun {
             Planner p = new Planner();
             for (TableInfo t : p.listTables(src, run)) {
                 int n = p.chunksFor(src, run, t).size();
-                rows.add(new String[] {t.qualified(), String.valueOf(n), String.format("%,d", t.estimatedRows), Durations.bytes(t.bytes), t.split});
+                rows.add(new String[] {t.shown(), String.valueOf(n), String.format("%,d", t.estimatedRows), Durations.bytes(t.bytes), t.split});
                 chunks += n;
                 estRows += t.estimatedRows;
                 bytes += t.bytes;

@@ -457,7 +457,7 @@ public class Planner {
             n++;
             chunks.add(new Chunk(t, n, r[0], r[1], dir.resolve(String.format("%06d.csv", n))));
         }
-        LOG.info("plan: {} -> {} chunk(s), {}", t.qualified(), chunks.size(), t.split);
+        LOG.info("plan: {} -> {} chunk(s), {}", t.shown(), chunks.size(), t.split);
         return chunks;
     }
 
@@ -496,7 +496,7 @@ public class Planner {
         t.timeType = ht.timeType();
         t.highWater = max;
         t.split = "by the source's " + ranges.size() + " hypertable chunk range(s) on " + ht.timeColumn() + " (" + ht.timeType() + ")";
-        LOG.info("plan: {} -> {} chunk(s), {}", t.qualified(), out.size(), t.split);
+        LOG.info("plan: {} -> {} chunk(s), {}", t.shown(), out.size(), t.split);
         return out;
     }
 

@@ -49,6 +49,30 @@ public final class TableInfo {
         return Pg.qualified(schema, name);
     }
 
+    /**
+     * qualified(), for people: a control character in a name (a newline, say) is written as an escape (\\n, \\u0007),
+     * so that it cannot split a log line or a table row, or forge one.
+     */
+    public String shown() {
+        return shown(qualified());
+    }
+
+    public static String shown(String text) {
+        StringBuilder out = null;
+        for (int i = 0; i < text.length(); i++) {
+            char ch = text.charAt(i);
+            boolean control = Character.isISOControl(ch) || ch == '\u2028' || ch == '\u2029';
+            if (control && out == null) out = new StringBuilder(text.substring(0, i));
+            if (out == null) continue;
+            if (!control) out.append(ch);
+            else if (ch == '\n') out.append("\\n");
+            else if (ch == '\r') out.append("\\r");
+            else if (ch == '\t') out.append("\\t");
+            else out.append(String.format("\\u%04x", (int) ch));
+        }
+        return out == null ? text : out.toString();
+    }
+
     /** schema.table as people write it when nothing needs quoting; used in config keys and patterns. */
     public String key() {
         return schema + "." + name;

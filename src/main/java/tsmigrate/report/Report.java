@@ -163,12 +163,12 @@ public final class Report {
 
             // tables in plan order, then any table only the chunks know
             Map<TableInfo, Tally> byTable = new LinkedHashMap<>();
-            for (TableInfo t : run.getTables()) byTable.put(t, new Tally(t.qualified()));
+            for (TableInfo t : run.getTables()) byTable.put(t, new Tally(t.shown()));
             Map<String, Tally> byWorker = new TreeMap<>(Report::compareWorkers);
             int earlier = 0;
             int idle = 0;
             for (Chunk ch : chunks) {
-                byTable.computeIfAbsent(ch.table, t -> new Tally(t.qualified())).add(ch);
+                byTable.computeIfAbsent(ch.table, t -> new Tally(t.shown())).add(ch);
                 this.total.add(ch);
                 boolean touched = ch.exportStartMs > 0 || ch.loadStartMs > 0;
                 if (touched && ch.worker != null) byWorker.computeIfAbsent(ch.worker, Tally::new).add(ch);
@@ -770,7 +770,7 @@ public final class Report {
         long ex = finished(ch.exportStartMs, ch.exportEndMs) ? ch.exportEndMs - ch.exportStartMs : -1;
         long ld = finished(ch.loadStartMs, ch.loadEndMs) ? ch.loadEndMs - ch.loadStartMs : -1;
         long rows = ch.loadedRows >= 0 ? ch.loadedRows : ch.exportedRows;
-        return ch.table.qualified() + " #" + ch.number + "\n" + (ch.range == null ? "" : ch.range + "\n")
+        return ch.table.shown() + " #" + ch.number + "\n" + (ch.range == null ? "" : ch.range + "\n")
                 + (rows >= 0 ? num(rows) + " rows, " : "") + (ch.bytes >= 0 ? Durations.bytes(ch.bytes) + ", " : "")
                 + "export " + (ex >= 0 ? Durations.format(ex) : "-") + ", load " + (ld >= 0 ? Durations.format(ld) : "-") + "\n"
                 + ch.worker + ", " + ch.state;

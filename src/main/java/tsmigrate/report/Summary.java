@@ -35,7 +35,7 @@ public final class Summary {
                 b += Math.max(0, ch.bytes);
             }
             double secs = (span(e.getValue(), true) + span(e.getValue(), false)) / 1000.0;
-            rows.add(new String[] {e.getKey().qualified(), String.valueOf(e.getValue().size()), String.format("%,d", r),
+            rows.add(new String[] {e.getKey().shown(), String.valueOf(e.getValue().size()), String.format("%,d", r),
                     Durations.bytes(b), String.format("%.2f", secs), secs > 0 ? String.format("%,.0f", r / secs) : "-"});
             totRows += r;
             totBytes += b;

@@ -22,6 +22,6 @@ public class UserError extends RuntimeException {
 
     /** The first five of some names, joined, for a message that gives them as examples. */
     public static String someOf(java.util.List<String> names) {
-        return String.join(", ", names.subList(0, Math.min(5, names.size())));
+        return tsmigrate.plan.TableInfo.shown(String.join(", ", names.subList(0, Math.min(5, names.size()))));
     }
 }

@@ -219,7 +219,7 @@ public final class StateStore implements AutoCloseable {
             ps.setString(1, migrationId);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new TableProgress(Pg.qualified(rs.getString(1), rs.getString(2)), rs.getString(3), rs.getLong(4), rs.getLong(5),
+                    out.add(new TableProgress(tsmigrate.plan.TableInfo.shown(Pg.qualified(rs.getString(1), rs.getString(2))), rs.getString(3), rs.getLong(4), rs.getLong(5),
                             rs.getLong(6), rs.getLong(7), rs.getLong(8), rs.getLong(9), rs.getString(10)));
                 }
             }
