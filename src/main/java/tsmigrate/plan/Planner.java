@@ -293,9 +293,12 @@ public class Planner {
         List<TableInfo> tables = new Planner().listTables(c, run);
         Set<Long> copied = new java.util.HashSet<>();
         for (TableInfo t : tables) copied.add(t.oid);
-        String sql = "SELECT f.conrelid::bigint, f.conname, rn.nspname, r.relname,"
-                + " r.relkind = 'p' AND EXISTS (SELECT 1 FROM pg_catalog.pg_partition_tree(f.confrelid) pt"
-                + "   WHERE pt.isleaf AND pt.relid::bigint = ANY (CAST(? AS bigint[])))"
+        // pg_partition_tree is PostgreSQL 12's; before it, a foreign key could not refer to a partitioned table
+        String partitioned = Pg.serverMajor(c) >= 12
+                ? " r.relkind = 'p' AND EXISTS (SELECT 1 FROM pg_catalog.pg_partition_tree(f.confrelid) pt"
+                        + "   WHERE pt.isleaf AND pt.relid::bigint = ANY (CAST(? AS bigint[])))"
+                : " CAST(? AS bigint[]) IS NULL";
+        String sql = "SELECT f.conrelid::bigint, f.conname, rn.nspname, r.relname," + partitioned
                 + " FROM pg_catalog.pg_constraint f JOIN pg_catalog.pg_class r ON r.oid = f.confrelid"
                 + " JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace"
                 + " WHERE f.contype = 'f' AND f.conrelid::bigint = ANY (CAST(? AS bigint[])) AND NOT (f.confrelid::bigint = ANY (CAST(? AS bigint[])))"
