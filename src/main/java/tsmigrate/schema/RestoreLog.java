@@ -19,6 +19,8 @@ public final class RestoreLog {
     /** Harmless after the data load (procedure: "Migrate schema post-data", Troubleshooting). */
     static final List<Pattern> HARMLESS_POST_DATA = List.of(
             Pattern.compile("ERROR:\\s+relation \"[^\"]*\" already exists"),
+            // A redo's --clean: a partition's key is its partitioned parent's, dropped (and made again) with the parent's.
+            Pattern.compile("ERROR:\\s+cannot drop inherited constraint \"[^\"]*\" of relation \"[^\"]*\""),
             Pattern.compile("trigger \"ts_insert_blocker\" for relation \"[^\"]*\" already exists"));
 
     public final List<String> warnings = new ArrayList<>();
