@@ -242,6 +242,32 @@ class ResumeTest {
         assertNewPartitionComplete(dbs[1]);
     }
 
+    /**
+     * Running a finished migration again (or dropping its serve job again) must not move the target's sequences back:
+     * after the cutover the target's ids run ahead of the source's, and the next insert failed on its key (QA).
+     */
+    @Test
+    void aRerunNeverMovesATargetSequenceBack() throws Exception {
+        String[] dbs = Clusters.newPair("seqback");
+        Clusters.runSql(Clusters.source(), dbs[0], SOURCE + "CREATE SEQUENCE down INCREMENT -1; SELECT nextval('down');");
+        assertEquals(0, Cli.run(verb("migrate", args(dbs))).exit());
+        Clusters.runSql(Clusters.target(), dbs[1], "INSERT INTO d (name) VALUES ('after cutover'); SELECT nextval('down');");
+        Cli.Result again = Cli.run(verb("migrate", args(dbs)));
+        assertEquals(0, again.exit(), again.all());
+        try (Connection t = Clusters.target().connect(dbs[1])) {
+            assertEquals("101", Pg.queryString(t, "SELECT last_value FROM d_id_seq"));
+            assertEquals("-2", Pg.queryString(t, "SELECT last_value FROM down"));
+            Pg.exec(t, "INSERT INTO d (name) VALUES ('next')");
+        }
+        // and a source that moved on is followed, as before
+        Clusters.runSql(Clusters.source(), dbs[0], "SELECT setval('d_id_seq', 500)");
+        Cli.Result catchUp = Cli.run(verb("migrate", args(dbs, "--catch-up")));
+        assertEquals(0, catchUp.exit(), catchUp.all());
+        try (Connection t = Clusters.target().connect(dbs[1])) {
+            assertEquals("500", Pg.queryString(t, "SELECT last_value FROM d_id_seq"));
+        }
+    }
+
     /** A resumed run that selects a table the plan does not have is refused: that table's rows would never be copied. */
     @Test
     void aTableSelectedAfterThePlanIsRefused() throws Exception {
