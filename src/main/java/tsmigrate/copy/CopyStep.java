@@ -339,6 +339,28 @@ public class CopyStep {
         LOG.warn("{}; {}", lost.getMessage(), what);
     }
 
+    private static final java.util.regex.Pattern CHUNK_FILE = java.util.regex.Pattern.compile("(\\d{6})\\.(csv|bin)(\\.gz)?(\\.part)?");
+
+    /**
+     * Files of chunks that are copied, whatever their format: left by a run killed between its commit and the file's
+     * removal, or exported in another format before a resume with another --format. Each chunk's own is removed after
+     * its load; these would stay for good, and make the dir look like an unfinished migration's to the next one.
+     */
+    private static void removeFilesOfCopiedChunks(MigrationRun run, java.util.Set<Long> copied) {
+        for (tsmigrate.plan.TableInfo t : run.getTables()) {
+            Path dir = run.workDir.root().resolve(t.dirName());
+            if (!Files.isDirectory(dir)) continue;
+            try (var files = Files.list(dir)) {
+                for (Path f : (Iterable<Path>) files::iterator) {
+                    java.util.regex.Matcher m = CHUNK_FILE.matcher(f.getFileName().toString());
+                    if (m.matches() && copied.contains(((long) t.number << 32) | Integer.parseInt(m.group(1)))) Files.deleteIfExists(f);
+                }
+            } catch (IOException e) {
+                LOG.debug("cannot clear the files of {}: {}", t, e.getMessage());
+            }
+        }
+    }
+
     private void deleteFile(MigrationRun run, Chunk chunk) {
         try {
             Files.deleteIfExists(dataFile(run, chunk));
@@ -471,6 +493,7 @@ public class CopyStep {
                 throw new StepFailure(left + " chunk(s) are neither copied nor failed at the end of the data step;"
                         + " run the same command again to copy them");
             }
+            if (!run.cfg.stream && !run.cfg.keepFiles) removeFilesOfCopiedChunks(run, run.state.copiedChunks(c));
             run.state.stepDone(c, "data", run.stepCounts().get("data"));
         }
         if (!run.runs("post-data")) Autovacuum.resume(run); // otherwise post-data resumes it after the index builds

@@ -480,6 +480,19 @@ public final class StateStore implements AutoCloseable {
         return out;
     }
 
+    /** The chunks that are copied (loaded or verified), as table_no << 32 | chunk_no. */
+    public java.util.Set<Long> copiedChunks(Connection c) throws SQLException {
+        java.util.Set<Long> out = new java.util.HashSet<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT table_no, chunk_no FROM tsmigrate.chunk WHERE migration = ?"
+                + " AND state IN ('loaded', 'verified', 'mismatch')")) {
+            ps.setString(1, migrationId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) out.add(((long) rs.getInt(1) << 32) | rs.getInt(2));
+            }
+        }
+        return out;
+    }
+
     /** Forgets that a step ran, so that it runs again (analyze, once tables were added to the plan). */
     public void forgetStep(Connection c, String step) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("DELETE FROM tsmigrate.step WHERE migration = ? AND step = ?")) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -265,6 +266,29 @@ class ResumeTest {
         assertEquals(0, catchUp.exit(), catchUp.all());
         try (Connection t = Clusters.target().connect(dbs[1])) {
             assertEquals("500", Pg.queryString(t, "SELECT last_value FROM d_id_seq"));
+        }
+    }
+
+    /**
+     * Chunk files of copied chunks that an earlier run left (killed after its commit, or a file in another format from
+     * before a resume with another --format) are removed at the end of the data step: they filled the disk for good,
+     * and made the work dir look like an unfinished migration's to the next one (QA).
+     */
+    @Test
+    void filesOfCopiedChunksLeftByAnEarlierRunAreRemoved() throws Exception {
+        String[] dbs = Clusters.newPair("leftfiles");
+        Clusters.runSql(Clusters.source(), dbs[0], SOURCE);
+        Cli.Result kept = Cli.run(verb("migrate", args(dbs, "--steps", "preflight,pre-data,data", "--keep-files")));
+        assertEquals(0, kept.exit(), kept.all());
+        Path dir = work.resolve("public.m");
+        try (var files = java.nio.file.Files.list(dir)) {
+            Path one = files.filter(p -> p.getFileName().toString().matches("\\d{6}\\.bin")).findFirst().orElseThrow();
+            java.nio.file.Files.copy(one, dir.resolve(one.getFileName().toString().replace(".bin", ".csv.gz"))); // another format's
+        }
+        Cli.Result r = Cli.run(verb("migrate", args(dbs)));
+        assertEquals(0, r.exit(), r.all());
+        try (var files = java.nio.file.Files.walk(work)) {
+            assertEquals(List.of(), files.map(p -> work.relativize(p).toString()).filter(n -> n.matches(".*/\\d{6}\\..*")).toList());
         }
     }
 
