@@ -76,7 +76,8 @@ class SharedWorkDirTest {
         assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(kept.get(2))), "and unchanged");
 
         // The first migration can still finish from its work dir; its kept files hold the dir until they are deleted.
-        Cli.Result rest = Cli.run(args(a));
+        // (Without --keep-files this run would remove them: they are files of copied chunks.)
+        Cli.Result rest = Cli.run(args(a, "--keep-files"));
         assertEquals(0, rest.exit(), rest.all());
         assertEquals("2880", targetRows(a[1]));
         Cli.Result again = Cli.run(args(b));
