@@ -45,6 +45,16 @@ public final class PgTool {
     }
 
     /** Finds the tool (a path, or a name looked up on PATH) and reads its major version. */
+    /**
+     * A run of a tool that connects nowhere (--version, --list): still without PGPASSWORD, which the README promises
+     * no child process gets.
+     */
+    public static ProcessBuilder local(String... cmd) {
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().remove("PGPASSWORD");
+        return pb;
+    }
+
     public static PgTool locate(String name, String configured) {
         String path = resolve(configured);
         if (path == null) {
@@ -53,7 +63,7 @@ public final class PgTool {
                             + (name.equals("pg_dump") ? "pg-dump" : "pg-restore") + ".");
         }
         try {
-            Process p = new ProcessBuilder(path, "--version").redirectErrorStream(true).start();
+            Process p = local(path, "--version").redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             p.waitFor(30, TimeUnit.SECONDS);
             Matcher m = VERSION.matcher(out);

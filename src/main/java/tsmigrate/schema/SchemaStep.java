@@ -85,7 +85,7 @@ public class SchemaStep {
         if (section.equals("post-data")) {
             // The dump's table of contents: how many builds it holds (jobs and memory), and which entries to leave out.
             Path list = tsmigrate.run.WorkDir.createPrivateFile(run.path("post-data.list")); // pg_restore keeps its mode
-            Process p = new ProcessBuilder(pgRestore.path(), "--section=post-data", "--list", "--file=" + list, dump.toString())
+            Process p = PgTool.local(pgRestore.path(), "--section=post-data", "--list", "--file=" + list, dump.toString())
                     .redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
             if (p.waitFor() != 0) throw new StepFailure(section + ": pg_restore --list failed:\n" + out.strip());
