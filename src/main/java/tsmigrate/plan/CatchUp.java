@@ -26,6 +26,11 @@ public class CatchUp {
         }
         List<Chunk> added = new ArrayList<>();
         List<TableInfo> moved = new ArrayList<>();
+        List<String> untimed = run.getTables().stream().filter(t -> t.timeColumn == null).map(TableInfo::shown).toList();
+        if (!untimed.isEmpty()) {
+            run.warn("catch-up: " + untimed.size() + " table(s) have no time column, so rows written to them since are not caught up: "
+                    + UserError.someOf(untimed) + (untimed.size() > 5 ? ", ..." : ""));
+        }
         Connection src = run.snapshotHolder != null ? run.snapshotHolder : Pg.connect("source", run.cfg.source);
         try {
             for (TableInfo t : run.getTables()) {

@@ -168,8 +168,9 @@ public class Planner {
         if (!added.isEmpty()) {
             throw new tsmigrate.run.Refusal("This migration's plan, made by its first run, does not have " + added.size()
                     + " table(s) this run selects: " + names(added) + ". Their rows would never be copied; nothing was copied.",
-                    "Run with the --include/--exclude of the first run (a table created on the source since is not part of this"
-                            + " migration: migrate it separately), or start over with --restart, which plans again.");
+                    "Run with the --include/--exclude of the first run, or --exclude these tables (a table created on the source"
+                            + " since is not part of this migration: migrate it separately). --restart plans again, but only while the"
+                            + " target's tables hold no rows.");
         }
         if (!left.isEmpty()) {
             run.warn("plan: " + left.size() + " table(s) of this migration's plan are not selected by this run, or are gone from the"

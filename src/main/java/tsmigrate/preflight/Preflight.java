@@ -51,6 +51,10 @@ public class Preflight {
                 run.state.forget(tgt);
                 known = false;
             }
+            if (known && run.cfg.catchUp && !"done".equals(run.state.stepStatus(tgt, "data"))) {
+                throw new UserError("There is no finished migration to catch up: the data step of this migration has not completed.",
+                        "Run the same migrate command without --catch-up first (it resumes where it stopped).");
+            }
             if (known) {
                 run.resumed = true;
                 LOG.info("resuming migration {} from the state on the target (schema {})", run.state.migrationId, StateStore.SCHEMA);

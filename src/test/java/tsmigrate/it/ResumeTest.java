@@ -152,12 +152,25 @@ class ResumeTest {
         try (Connection s = Clusters.source().connect(dbs[0]); Connection t = Clusters.target().connect(dbs[1])) {
             assertEquals(DbCompare.rowsAsText(s, "\"public\".\"m\""), DbCompare.rowsAsText(t, "\"public\".\"m\""));
             assertEquals(DbCompare.sequencePositions(s), DbCompare.sequencePositions(t));
-            // d has no time column: its new row is a documented limit of catch-up
+            // d has no time column: its new row is a documented limit of catch-up, and the run says so (QA: silent)
             assertEquals("100", Pg.queryString(t, "SELECT count(*) FROM d"));
         }
+        assertTrue(r.all().contains("catch-up: 1 table(s) have no time column, so rows written to them since are not caught up: \"public\".\"d\""),
+                r.all());
         Cli.Result again = Cli.run(verb("migrate", args(dbs, "--catch-up")));
         assertEquals(0, again.exit(), again.all());
         assertTrue(again.out().contains("0 new chunk(s)"), "nothing new, nothing copied twice:\n" + again.out());
+    }
+
+    /** --catch-up before the migration has finished is a usage error (exit 2), said before anything runs (QA: exit 1). */
+    @Test
+    void catchUpOfAnUnfinishedMigrationIsAUsageError() throws Exception {
+        String[] dbs = Clusters.newPair("catchupearly");
+        Clusters.runSql(Clusters.source(), dbs[0], SOURCE);
+        assertEquals(0, Cli.run(verb("migrate", args(dbs, "--steps", "preflight,pre-data"))).exit());
+        Cli.Result r = Cli.run(verb("migrate", args(dbs, "--catch-up")));
+        assertEquals(TsMigrate.USAGE, r.exit(), r.all());
+        assertTrue(r.err().contains("There is no finished migration to catch up"), r.err());
     }
 
     /**
