@@ -648,22 +648,33 @@ public final class StateStore implements AutoCloseable {
                         if (!LIVE.contains(who)) dead.add(who); // an earlier run of this process (ids without a run: older builds)
                         continue;
                     }
-                    String[] parts = who.substring(prefix.length()).split(":");
-                    try {
-                        long pid = Long.parseLong(parts[0]);
-                        boolean alive = ProcessHandle.of(pid).map(ph -> ph.isAlive()
-                                && ph.info().startInstant().map(i -> parts.length < 2
-                                        || Long.toString(i.toEpochMilli(), 36).equals(parts[1])
-                                        || Math.abs(i.toEpochMilli() - Long.parseLong(parts[1], 36)) < 2000).orElse(true))
-                                .orElse(false);
-                        if (!alive) dead.add(who);
-                    } catch (NumberFormatException e) {
-                        // not one of ours
-                    }
+                    if (processGone(who)) dead.add(who);
                 }
             }
         }
         return dead;
+    }
+
+    /**
+     * Whether the instance id names a process of this host that is gone (killed, or ended without recording its end):
+     * false for other hosts, and for ids that are not ours.
+     */
+    public static boolean processGone(String who) {
+        String prefix = hostName() + ":";
+        if (who == null || !who.startsWith(prefix)) return false;
+        String[] parts = who.substring(prefix.length()).split(":");
+        try {
+            long pid = Long.parseLong(parts[0]);
+            if (pid == ProcessHandle.current().pid()) return false;
+            boolean alive = ProcessHandle.of(pid).map(ph -> ph.isAlive()
+                    && ph.info().startInstant().map(i -> parts.length < 2
+                            || Long.toString(i.toEpochMilli(), 36).equals(parts[1])
+                            || Math.abs(i.toEpochMilli() - Long.parseLong(parts[1], 36)) < 2000).orElse(true))
+                    .orElse(false);
+            return !alive;
+        } catch (NumberFormatException e) {
+            return false; // not one of ours
+        }
     }
 
     /** Extends the lease of the chunks this instance holds. */

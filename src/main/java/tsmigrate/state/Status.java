@@ -33,8 +33,11 @@ public final class Status {
                 ps.setString(1, state.migrationId);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
-                        steps.add(new String[] {rs.getString(1), rs.getString(2), rs.getObject(3) == null ? "-" : Durations.format(rs.getLong(3)),
-                                rs.getString(4), oneLine(rs.getString(5))});
+                        // 'running' by a process of this host that is gone: a killed run, not a live one
+                        boolean gone = "running".equals(rs.getString(2)) && StateStore.processGone(rs.getString(4));
+                        steps.add(new String[] {rs.getString(1), gone ? "interrupted" : rs.getString(2),
+                                rs.getObject(3) == null ? "-" : Durations.format(rs.getLong(3)), rs.getString(4),
+                                gone ? "its process is gone (killed?); run migrate again to resume" : oneLine(rs.getString(5))});
                     }
                 }
             }

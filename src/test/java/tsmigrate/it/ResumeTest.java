@@ -162,6 +162,21 @@ class ResumeTest {
         assertTrue(again.out().contains("0 new chunk(s)"), "nothing new, nothing copied twice:\n" + again.out());
     }
 
+    /** A step left 'running' by a process of this host that is gone (kill -9) is shown as interrupted, not as a live run (QA). */
+    @Test
+    void statusTellsAKilledRunFromALiveOne() throws Exception {
+        String[] dbs = Clusters.newPair("statuskilled");
+        Clusters.runSql(Clusters.source(), dbs[0], SOURCE);
+        assertEquals(0, Cli.run(verb("migrate", args(dbs, "--steps", "preflight,pre-data"))).exit());
+        Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        String dead = tsmigrate.state.StateStore.hostName() + ":" + gone.pid() + ":zz:1";
+        Clusters.runSql(Clusters.target(), dbs[1], "UPDATE tsmigrate.step SET status = 'running', ended_at = NULL, instance = '" + dead
+                + "' WHERE step = 'pre-data'");
+        Cli.Result r = Cli.run(verb("status", args(dbs)));
+        assertTrue(r.out().matches("(?s).*pre-data +interrupted .*its process is gone.*"), r.all());
+    }
+
     /** --catch-up before the migration has finished is a usage error (exit 2), said before anything runs (QA: exit 1). */
     @Test
     void catchUpOfAnUnfinishedMigrationIsAUsageError() throws Exception {
