@@ -48,6 +48,7 @@ public class CopyStep {
 
     public void beginData(MigrationRun run) {
         List<Chunk> todo = run.getChunks().stream().filter(ch -> ch.state.equals("planned") || ch.state.equals("exported")).toList();
+        todoAtStart = todo.size();
         progress = Progress.forChunks("data", todo, run);
         try (Connection c = run.state.connect()) {
             requireTargetTables(c, todo);
@@ -82,6 +83,9 @@ public class CopyStep {
                 + (missing.size() > 1 ? " (" + missing.size() + " tables)" : "") + " for the rows to go into.",
                 "pre-data creates the tables: run without --steps, or with pre-data among them (or create them yourself).");
     }
+
+    /** The chunks left to copy when this run's data step began. */
+    private volatile int todoAtStart;
 
     private volatile Connection heartbeatConn;
 
@@ -494,7 +498,8 @@ public class CopyStep {
                         + " run the same command again to copy them");
             }
             if (!run.cfg.stream && !run.cfg.keepFiles) removeFilesOfCopiedChunks(run, run.state.copiedChunks(c));
-            run.state.stepDone(c, "data", run.stepCounts().get("data"));
+            // a run with nothing left to copy keeps the counts of the run that copied (status showed '0/0 chunks')
+            run.state.stepDone(c, "data", todoAtStart == 0 ? null : run.stepCounts().get("data"));
         }
         if (!run.runs("post-data")) Autovacuum.resume(run); // otherwise post-data resumes it after the index builds
     }

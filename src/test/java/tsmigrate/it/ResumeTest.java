@@ -97,6 +97,8 @@ class ResumeTest {
         assertEquals(0, status.exit(), status.err());
         assertTrue(status.out().contains("\"public\".\"m\"") && status.out().contains("14/14") && status.out().contains("1/1"), status.out());
         assertTrue(status.out().contains("verify") && status.out().contains("done"), status.out());
+        // the data step's counts are the run's that copied, not the second's "0/0 chunks" (QA)
+        assertTrue(status.out().matches("(?s).*\\n  data +done .*15/15 chunks, 20,100 rows.*"), status.out());
     }
 
     @Test
