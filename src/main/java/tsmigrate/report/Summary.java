@@ -27,23 +27,28 @@ public final class Summary {
         rows.add(new String[] {"table", "chunks", "rows", "bytes", "seconds", "rows/s"});
         long totRows = 0;
         long totBytes = 0;
+        long totRunRows = 0;
+        // rows and bytes: the migration's so far; seconds and rows/s: this run's (a resumed run copies only the rest)
         for (Map.Entry<TableInfo, List<Chunk>> e : byTable.entrySet()) {
             long r = 0;
             long b = 0;
+            long runRows = 0;
             for (Chunk ch : e.getValue()) {
                 r += Math.max(0, ch.loadedRows);
                 b += Math.max(0, ch.bytes);
+                if (ch.loadEndMs > 0) runRows += Math.max(0, ch.loadedRows);
             }
-            double secs = (span(e.getValue(), true) + span(e.getValue(), false)) / 1000.0;
+            double secs = wall(e.getValue()) / 1000.0;
             rows.add(new String[] {e.getKey().shown(), String.valueOf(e.getValue().size()), String.format("%,d", r),
-                    Durations.bytes(b), String.format("%.2f", secs), secs > 0 ? String.format("%,.0f", r / secs) : "-"});
+                    Durations.bytes(b), String.format("%.2f", secs), secs > 0 && runRows > 0 ? String.format("%,.0f", runRows / secs) : "-"});
             totRows += r;
             totBytes += b;
+            totRunRows += runRows;
         }
         double totSecs = totalMs / 1000.0;
-        rows.add(new String[] {"TOTAL (wall time of the whole migration)", String.valueOf(run.getChunks().size()),
+        rows.add(new String[] {"TOTAL (wall time of this run)", String.valueOf(run.getChunks().size()),
                 String.format("%,d", totRows), Durations.bytes(totBytes), String.format("%.2f", totSecs),
-                totSecs > 0 ? String.format("%,.0f", totRows / totSecs) : "-"});
+                totSecs > 0 && totRunRows > 0 ? String.format("%,.0f", totRunRows / totSecs) : "-"});
         StringBuilder sb = new StringBuilder();
         sb.append("\nMigration summary: ").append(run.cfg.source.masked()).append(" -> ").append(run.cfg.target.masked()).append('\n');
         table(sb, rows, true);
@@ -71,15 +76,13 @@ public final class Summary {
         return sum;
     }
 
-    /** Wall time from the first chunk's start to the last chunk's end, for export or for load. */
-    private static long span(List<Chunk> chunks, boolean export) {
+    /** This run's wall time on the chunks: from the first one's start (export, or load) to the last one's end. */
+    private static long wall(List<Chunk> chunks) {
         long start = Long.MAX_VALUE;
         long end = 0;
         for (Chunk ch : chunks) {
-            long s = export ? ch.exportStartMs : ch.loadStartMs;
-            long e = export ? ch.exportEndMs : ch.loadEndMs;
-            if (s > 0) start = Math.min(start, s);
-            end = Math.max(end, e);
+            for (long st : new long[] {ch.exportStartMs, ch.loadStartMs}) if (st > 0) start = Math.min(start, st);
+            end = Math.max(end, Math.max(ch.exportEndMs, ch.loadEndMs));
         }
         return end > start ? end - start : 0;
     }

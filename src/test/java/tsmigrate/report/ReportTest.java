@@ -286,4 +286,19 @@ class ReportTest {
         assertEquals(s.exportBars, count(h, "<rect class=\"ex\""), "the late chunk is not drawn");
         assertFalse(h.contains("worker-3"), "nor given a lane");
     }
+
+    /**
+     * The summary's seconds per table are the wall time this run spent on it, within the data step; they were its
+     * export time plus its load time, which overlap, and exceeded the run's own wall time (QA).
+     */
+    @Test
+    void summarySecondsPerTableAreWithinTheDataStep(@TempDir Path dir) {
+        Sample s = new Sample(dir, 60, 1);
+        long[] data = s.run.stepTimes().get("data");
+        String text = Summary.render(s.run, s.totalMs);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^  \"public\"\\.\"metrics\" +\\d+ +[\\d,]+ +\\S+ \\S+ +([\\d.]+) ").matcher(text);
+        assertTrue(m.find(), text);
+        assertTrue(Double.parseDouble(m.group(1)) <= (data[1] - data[0]) / 1000.0, "within the data step's " + (data[1] - data[0]) + " ms:\n" + text);
+        assertTrue(text.contains("TOTAL (wall time of this run)"), text);
+    }
 }
