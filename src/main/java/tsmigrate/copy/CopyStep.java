@@ -327,7 +327,7 @@ public class CopyStep {
         chunk.loadedRows = rows;
         chunk.loadEndMs = System.currentTimeMillis();
         chunk.state = "loaded";
-        progress.chunkDone(rows);
+        progress.chunkDone(chunk, rows);
         progress.chunkEnded(chunk.table.key(), chunk.bytes, true);
         tsmigrate.run.RunMetrics.chunkLoaded(run, chunk.table.key(), rows, chunk.bytes);
     }

@@ -38,6 +38,12 @@ public final class Progress implements AutoCloseable {
     private volatile String unit = "chunks";
     /** Per table: {bytes, chunks done, chunks total, chunks in flight}, for the terminal's per-table bars. */
     private final java.util.Map<String, long[]> tables = new java.util.concurrent.ConcurrentSkipListMap<>();
+    /**
+     * Each chunk's share of totalBytes (forChunks), and the shares of the chunks done: the ETA follows the estimate's own
+     * measure, so that an estimate that is off by a factor (table sizes against COPY bytes; gzip files) is off in both.
+     */
+    private final java.util.Map<tsmigrate.plan.Chunk, Long> estimates = new java.util.IdentityHashMap<>();
+    final AtomicLong estimateDone = new AtomicLong();
     /** On a terminal: bars redrawn in place instead of a log line per period. */
     private final boolean tty = Console.isTty();
 
@@ -69,7 +75,7 @@ public final class Progress implements AutoCloseable {
         long ms = Math.max(1, System.currentTimeMillis() - startMs);
         long b = bytes.get();
         double rate = b * 1000.0 / ms;
-        long eta = totalBytes > 0 && rate > 0 && b < totalBytes ? (long) ((totalBytes - b) / rate) : 0;
+        long eta = Math.max(0, etaMs(ms, b) / 1000);
         return String.format(java.util.Locale.ROOT, "{\"step\": \"%s\", \"chunksDone\": %d, \"chunksTotal\": %d, \"rows\": %d, \"bytes\": %d,"
                 + " \"bytesTotalEstimate\": %d, \"bytesPerSecond\": %.0f, \"rowsPerSecond\": %.0f, \"etaSeconds\": %d}",
                 step, chunksDone.get(), totalChunks, rows.get(), b, totalBytes, rate, rows.get() * 1000.0 / ms, eta);
@@ -99,19 +105,25 @@ public final class Progress implements AutoCloseable {
      * status.json rewritten every period.
      */
     public static Progress forChunks(String step, List<tsmigrate.plan.Chunk> todo, tsmigrate.run.MigrationRun run) {
-        Progress p = new Progress(step, todo.size(), expectedBytes(todo, run.getChunks()), false, run.cfg.progressSeconds);
+        java.util.Map<tsmigrate.plan.Chunk, Long> estimates = expectedBytes(todo, run.getChunks());
+        long total = 0;
+        for (long e : estimates.values()) total += e;
+        Progress p = new Progress(step, todo.size(), total, false, run.cfg.progressSeconds);
+        synchronized (p.estimates) {
+            p.estimates.putAll(estimates);
+        }
         p.onTick(() -> tsmigrate.report.StatusFile.write(run, p));
         for (tsmigrate.plan.Chunk ch : todo) p.expect(ch.table.key(), 1);
         return p;
     }
 
-    /** The bytes of todo: an exported chunk's file size where known, else its table's size spread over its chunks. */
-    private static long expectedBytes(List<tsmigrate.plan.Chunk> todo, List<tsmigrate.plan.Chunk> all) {
+    /** The bytes of each of todo: an exported chunk's file size where known, else its table's size spread over its chunks. */
+    private static java.util.Map<tsmigrate.plan.Chunk, Long> expectedBytes(List<tsmigrate.plan.Chunk> todo, List<tsmigrate.plan.Chunk> all) {
         java.util.Map<tsmigrate.plan.TableInfo, Integer> perTable = new java.util.HashMap<>();
         for (tsmigrate.plan.Chunk ch : all) perTable.merge(ch.table, 1, Integer::sum);
-        long total = 0;
-        for (tsmigrate.plan.Chunk ch : todo) total += ch.bytes > 0 ? ch.bytes : ch.table.bytes / perTable.get(ch.table);
-        return total;
+        java.util.Map<tsmigrate.plan.Chunk, Long> out = new java.util.IdentityHashMap<>();
+        for (tsmigrate.plan.Chunk ch : todo) out.put(ch, ch.bytes > 0 ? ch.bytes : ch.table.bytes / perTable.get(ch.table));
+        return out;
     }
 
     /** Bytes that passed without a counting stream (e.g. read back row by row). */
@@ -122,6 +134,25 @@ public final class Progress implements AutoCloseable {
     public void chunkDone(long chunkRows) {
         rows.addAndGet(chunkRows);
         chunksDone.incrementAndGet();
+    }
+
+    /** A chunk of forChunks' is done: also its share of the estimate, for the ETA. */
+    public void chunkDone(tsmigrate.plan.Chunk chunk, long chunkRows) {
+        Long e;
+        synchronized (estimates) {
+            e = estimates.remove(chunk);
+        }
+        if (e != null) estimateDone.addAndGet(e);
+        chunkDone(chunkRows);
+    }
+
+    /** Milliseconds left: by the estimate's share done once a chunk is, before that by the byte rate; -1 when unknown. */
+    long etaMs(long elapsedMs, long bytesDone) {
+        long shareDone = estimateDone.get();
+        if (shareDone > 0 && totalBytes > shareDone) return (long) ((double) elapsedMs * (totalBytes - shareDone) / shareDone);
+        if (shareDone > 0) return -1;
+        double rate = bytesDone * 1000.0 / elapsedMs;
+        return totalBytes > 0 && rate > 0 && bytesDone < totalBytes ? (long) ((totalBytes - bytesDone) / rate * 1000) : -1;
     }
 
     /** Declares a table's share of the work, for its bar. */
@@ -158,10 +189,8 @@ public final class Progress implements AutoCloseable {
         long ms = Math.max(1, System.currentTimeMillis() - startMs);
         long b = bytes.get();
         double rate = b * 1000.0 / ms;
-        String eta = "";
-        if (totalBytes > 0 && rate > 0 && b < totalBytes) {
-            eta = ", ETA " + (exactTotal ? "" : "~") + Durations.format((long) ((totalBytes - b) / rate * 1000));
-        }
+        long left = etaMs(ms, b);
+        String eta = left >= 0 ? ", ETA " + (exactTotal ? "" : "~") + Durations.format(left) : "";
         String of = totalBytes > 0 ? " of " + (exactTotal ? "" : "~") + Durations.bytes(totalBytes) : "";
         if (!unit.equals("chunks")) {
             return String.format("%s: %d/%d %s, %s%s, %s/s%s", step, chunksDone.get(), totalChunks, unit, Durations.bytes(b), of,

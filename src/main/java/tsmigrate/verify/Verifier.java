@@ -71,7 +71,7 @@ public class Verifier {
         } finally {
             if (p != null) {
                 p.addBytes(rowsAndBytes[1]);
-                if (done) p.chunkDone(rowsAndBytes[0]);
+                if (done) p.chunkDone(ch, rowsAndBytes[0]);
                 p.chunkEnded(ch.table.key(), rowsAndBytes[1], done);
             }
         }
