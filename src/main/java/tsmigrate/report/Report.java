@@ -60,6 +60,9 @@ public final class Report {
         int chunks;
         long rows;
         long bytes;
+        /** Rows and bytes of the chunks this run loaded: what its rates are over. */
+        long runRows;
+        long runBytes;
         long exportMs;
         long loadMs;
         long first = Long.MAX_VALUE;
@@ -80,6 +83,8 @@ public final class Report {
                 last = Math.max(last, ch.exportEndMs);
             }
             if (finished(ch.loadStartMs, ch.loadEndMs)) {
+                runRows += Math.max(0, ch.loadedRows);
+                runBytes += Math.max(0, ch.bytes);
                 loadMs += ch.loadEndMs - ch.loadStartMs;
                 first = Math.min(first, ch.loadStartMs);
                 last = Math.max(last, ch.loadEndMs);
@@ -368,9 +373,9 @@ public final class Report {
         sb.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
         for (Tally t : d.tables) mdTally(sb, md(t.label), t);
         mdTally(sb, "**TOTAL**", d.total);
-        sb.append("\nRows and bytes count the chunks copied by this run. Export and load are the time the workers spent on the "
-                + "table's chunks (added up over workers); wall runs from its first chunk's start to its last chunk's end; "
-                + "the rate is over the wall time.\n");
+        sb.append("\nRows and bytes count the table's chunks copied so far, by this run or earlier ones. Export and load are the"
+                + " time this run's workers spent on the table's chunks (added up over workers); wall runs from its first chunk's start"
+                + " to its last chunk's end in this run; the rate is of the rows this run copied, over that wall time.\n");
         if (d.doneEarlier > 0) {
             sb.append("\n").append(d.doneEarlier).append(" chunk(s) had been copied by an earlier run or another instance.\n");
         }
@@ -402,7 +407,7 @@ public final class Report {
     private static void mdTally(StringBuilder sb, String label, Tally t) {
         sb.append("| ").append(label).append(" | ").append(num(t.chunks)).append(" | ").append(num(t.rows)).append(" | ")
                 .append(Durations.bytes(t.bytes)).append(" | ").append(dur(t.exportMs)).append(" | ").append(dur(t.loadMs))
-                .append(" | ").append(dur(t.wallMs())).append(" | ").append(rate(t.rows, t.bytes, t.wallMs())).append(" | ")
+                .append(" | ").append(dur(t.wallMs())).append(" | ").append(rate(t.runRows, t.runBytes, t.wallMs())).append(" | ")
                 .append(md(states(t))).append(" |\n");
     }
 
@@ -486,9 +491,10 @@ public final class Report {
                 + "<th class=\"n\">export</th><th class=\"n\">load</th><th class=\"n\">wall</th><th class=\"n\">rate</th><th>verification</th></tr>\n");
         for (Tally t : d.tables) htmlTally(sb, "<td>" + h(t.label) + "</td>", t, "");
         htmlTally(sb, "<td>TOTAL</td>", d.total, " class=\"total\"");
-        sb.append("</table>\n<p class=\"note\">Rows and bytes count the chunks copied by this run. Export and load are the time the "
-                + "workers spent on the table's chunks, added up over workers; wall runs from the table's first chunk start to its last "
-                + "chunk end; the rate is over the wall time.</p>\n");
+        sb.append("</table>\n<p class=\"note\">Rows and bytes count the table's chunks copied so far, by this run or earlier ones."
+                + " Export and load are the time this run's workers spent on the table's chunks, added up over workers; wall runs from"
+                + " the table's first chunk start to its last chunk end in this run; the rate is of the rows this run copied, over that"
+                + " wall time.</p>\n");
 
         sb.append("<h2 id=\"warnings\">Warnings (").append(d.warnings.size()).append(")</h2>\n");
         if (d.warnings.isEmpty()) {
@@ -512,7 +518,7 @@ public final class Report {
                 .append("</td><td class=\"n\">").append(num(t.rows)).append("</td><td class=\"n\">").append(h(Durations.bytes(t.bytes)))
                 .append("</td><td class=\"n\">").append(h(dur(t.exportMs))).append("</td><td class=\"n\">").append(h(dur(t.loadMs)))
                 .append("</td><td class=\"n\">").append(h(dur(t.wallMs()))).append("</td><td class=\"n\">")
-                .append(h(rate(t.rows, t.bytes, t.wallMs()))).append("</td><td").append(t.state("mismatch") > 0 ? " class=\"bad-text\"" : "")
+                .append(h(rate(t.runRows, t.runBytes, t.wallMs()))).append("</td><td").append(t.state("mismatch") > 0 ? " class=\"bad-text\"" : "")
                 .append('>').append(h(states)).append("</td></tr>\n");
     }
 
