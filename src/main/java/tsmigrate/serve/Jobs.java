@@ -54,12 +54,18 @@ public class Jobs {
             if (!name.equals(cfg.name + ".yaml") && cfg.name.equals("migration")) cfg.name = job;
             MigrationRun run = Migration.run(cfg);
             Path done = Files.createDirectories(inbox.resolve("done"));
-            for (String ext : new String[] {"md", "html"}) {
-                Path report = run.path("report." + ext);
-                if (Files.exists(report)) Files.copy(report, done.resolve(job + ".report." + ext), StandardCopyOption.REPLACE_EXISTING);
+            // A job dropped again after it was done copies nothing: the report of the run that did the work stays.
+            boolean copied = run.getChunks().stream().anyMatch(ch -> ch.loadEndMs > 0);
+            if (!copied && Files.exists(done.resolve(job + ".report.md"))) {
+                LOG.info("job {}: nothing was left to copy; done/{}.report.md of the run that copied is kept", job, job);
+            } else {
+                for (String ext : new String[] {"md", "html"}) {
+                    Path report = run.path("report." + ext);
+                    if (Files.exists(report)) Files.copy(report, done.resolve(job + ".report." + ext), StandardCopyOption.REPLACE_EXISTING);
+                }
+                Path summary = run.path("summary.txt");
+                if (Files.exists(summary)) Files.copy(summary, done.resolve(job + ".summary.txt"), StandardCopyOption.REPLACE_EXISTING);
             }
-            Path summary = run.path("summary.txt");
-            if (Files.exists(summary)) Files.copy(summary, done.resolve(job + ".summary.txt"), StandardCopyOption.REPLACE_EXISTING);
             // an earlier failure of this job is over: its file and reason in failed/ would only mislead
             Files.deleteIfExists(inbox.resolve("failed").resolve(job + ".error.txt"));
             Files.deleteIfExists(inbox.resolve("failed").resolve(name));

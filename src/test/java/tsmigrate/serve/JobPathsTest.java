@@ -57,6 +57,20 @@ class JobPathsTest {
         }
     }
 
+    /** A job dropped again once done copies nothing, and keeps the report of the run that copied (QA: it was replaced). */
+    @Test
+    void aDoneJobDroppedAgainKeepsItsReport() throws Exception {
+        String[] dbs = sourceWithRows("job_again");
+        Path inbox = inbox();
+        String job = "source: " + Clusters.source().uri(dbs[0]) + "\ntarget: " + Clusters.target().uri(dbs[1]) + "\nchunkInterval: 6 hours\n";
+        Path running = Files.writeString(Files.createDirectories(inbox.resolve(".processing")).resolve("again.yaml"), job);
+        new Jobs(inbox, null).run(running.toString(), "again.yaml");
+        String first = Files.readString(inbox.resolve("done").resolve("again.report.md"));
+        assertTrue(first.contains("1,000"), first);
+        new Jobs(inbox, null).run(running.toString(), "again.yaml");
+        assertEquals(first, Files.readString(inbox.resolve("done").resolve("again.report.md")));
+    }
+
     /** A job that names no work dir gets one of its own, so that two jobs running at once never share one. */
     @Test
     void aJobWithoutAWorkDirGetsItsOwn() throws Exception {
