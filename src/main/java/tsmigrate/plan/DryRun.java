@@ -83,8 +83,34 @@ public final class DryRun {
         }
         rows.add(new String[] {"TOTAL", String.valueOf(all), String.valueOf(copied), ""});
         StringBuilder sb = new StringBuilder("Plan (dry run, nothing written): " + cfg.source.masked() + " -> " + cfg.target.masked() + "\n");
-        sb.append("The target holds this migration's saved plan (chunk interval ").append(run.state.chunkInterval(tgt))
-                .append("): migrate would resume it, with these chunks; --restart would plan again.\n");
+        sb.append("The target holds this migration's saved plan (chunk interval ").append(run.state.chunkInterval(tgt)).append("): ");
+        if (cfg.restart) {
+            boolean rows = !tsmigrate.db.Pg.userRelations(tgt, 'r').stream().allMatch(t -> {
+                try {
+                    return "f".equals(tsmigrate.db.Pg.queryString(tgt, "SELECT EXISTS (SELECT 1 FROM ONLY " + t + ")"));
+                } catch (java.sql.SQLException e) {
+                    return false;
+                }
+            });
+            sb.append(rows ? "migrate --restart would refuse: the target's tables hold rows (a new database is the usual way to start"
+                    + " over).\n" : "migrate --restart would forget it and plan again.\n");
+        } else if (cfg.catchUp) {
+            sb.append("migrate --catch-up would copy the rows above each time-split table's high-water mark (the end of its last"
+                    + " range below), and add partitions created since; tables without a time column are not caught up.\n");
+        } else {
+            sb.append("migrate would resume it, with these chunks; --restart would plan again.\n");
+        }
+        try (java.sql.PreparedStatement ps = tgt.prepareStatement("SELECT step, coalesce(error, '') FROM tsmigrate.step"
+                + " WHERE migration = ? AND status = 'failed' ORDER BY started_at")) {
+            ps.setString(1, run.state.migrationId);
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    String why = rs.getString(2).lines().findFirst().orElse("");
+                    sb.append("Step ").append(rs.getString(1)).append(" failed in an earlier run").append(why.isEmpty() ? "" : " (" + why + ")")
+                            .append(": migrate would do it again.\n");
+                }
+            }
+        }
         Summary.table(sb, rows, true);
         out.println(sb);
     }

@@ -373,6 +373,16 @@ class ResumeTest {
         assertEquals(0, r.exit(), r.all());
         assertTrue(r.out().contains("saved plan") && r.out().contains("1 day"), r.out());
         assertTrue(r.out().lines().anyMatch(l -> l.matches("\\s*\"public\"\\.\"m\"\\s+14\\s+14\\s.*")), r.out());
+        // what --restart and --catch-up would do, and a step that failed (QA: every one said "would resume it")
+        Cli.Result restart = Cli.run(verb("migrate", args(dbs, "--dry-run", "--restart", "--yes")));
+        assertTrue(restart.out().contains("migrate --restart would refuse: the target's tables hold rows"), restart.all());
+        Cli.Result catchUp = Cli.run(verb("migrate", args(dbs, "--dry-run", "--catch-up")));
+        assertTrue(catchUp.out().contains("migrate --catch-up would copy the rows above each time-split table's high-water mark"),
+                catchUp.all());
+        Clusters.runSql(Clusters.target(), dbs[1], "UPDATE tsmigrate.step SET status = 'failed', error = 'pg_restore failed' WHERE step = 'post-data'");
+        Cli.Result failed = Cli.run(verb("plan", args(dbs)));
+        assertTrue(failed.out().contains("Step post-data failed in an earlier run (pg_restore failed): migrate would do it again"),
+                failed.all());
     }
 
     @Test
