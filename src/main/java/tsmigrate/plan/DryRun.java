@@ -85,14 +85,7 @@ public final class DryRun {
         StringBuilder sb = new StringBuilder("Plan (dry run, nothing written): " + cfg.source.masked() + " -> " + cfg.target.masked() + "\n");
         sb.append("The target holds this migration's saved plan (chunk interval ").append(run.state.chunkInterval(tgt)).append("): ");
         if (cfg.restart) {
-            boolean rows = !tsmigrate.db.Pg.userRelations(tgt, 'r').stream().allMatch(t -> {
-                try {
-                    return "f".equals(tsmigrate.db.Pg.queryString(tgt, "SELECT EXISTS (SELECT 1 FROM ONLY " + t + ")"));
-                } catch (java.sql.SQLException e) {
-                    return false;
-                }
-            });
-            sb.append(rows ? "migrate --restart would refuse: the target's tables hold rows (a new database is the usual way to start"
+            sb.append(!tsmigrate.preflight.Preflight.tablesWithRows(tgt).isEmpty() ? "migrate --restart would refuse: the target's tables hold rows (a new database is the usual way to start"
                     + " over).\n" : "migrate --restart would forget it and plan again.\n");
         } else if (cfg.catchUp) {
             sb.append("migrate --catch-up would copy the rows above each time-split table's high-water mark (the end of its last"

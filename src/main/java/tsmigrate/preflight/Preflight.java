@@ -270,16 +270,21 @@ public class Preflight {
 
     /** Refuses a target whose user tables hold rows: migrating into it could mix or duplicate data. */
     static void checkTargetEmpty(MigrationRun run, Connection tgt) throws SQLException {
-        List<String> tables = Pg.userRelations(tgt, 'r');
-        List<String> withRows = new ArrayList<>();
-        for (String t : tables) {
-            if ("t".equals(Pg.queryString(tgt, "SELECT EXISTS (SELECT 1 FROM ONLY " + t + ")"))) withRows.add(t);
-        }
+        List<String> withRows = tablesWithRows(tgt);
         if (!withRows.isEmpty()) {
             throw new Refusal("The target " + run.cfg.target.masked() + " is not empty: " + withRows.size() + " table(s) hold rows, e.g. "
                     + UserError.someOf(withRows) + ". Nothing was changed.",
                     "Migrate into a new, empty database (CREATE DATABASE ...), or empty these tables first.");
         }
+    }
+
+    /** The user tables of the database that hold rows, quoted. */
+    public static List<String> tablesWithRows(Connection c) throws SQLException {
+        List<String> withRows = new ArrayList<>();
+        for (String t : Pg.userRelations(c, 'r')) {
+            if ("t".equals(Pg.queryString(c, "SELECT EXISTS (SELECT 1 FROM ONLY " + t + ")"))) withRows.add(t);
+        }
+        return withRows;
     }
 
     /**
