@@ -235,13 +235,13 @@ public final class TsMigrate implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
             JobConfig cfg = options.toConfig();
-            if (dryRun) {
-                tsmigrate.plan.DryRun.print(cfg, System.out);
-                return OK;
-            }
             cfg.restart = restart;
             cfg.yes = yes;
             cfg.catchUp = catchUp;
+            if (dryRun) { // says what --restart or --catch-up would do
+                tsmigrate.plan.DryRun.print(cfg, System.out);
+                return OK;
+            }
             Migration.run(cfg);
             return OK;
         }
