@@ -497,7 +497,7 @@ public class CopyStep {
                 throw new StepFailure(left + " chunk(s) are neither copied nor failed at the end of the data step;"
                         + " run the same command again to copy them");
             }
-            if (!run.cfg.stream && !run.cfg.keepFiles) removeFilesOfCopiedChunks(run, run.state.copiedChunks(c));
+            if (!run.cfg.keepFiles) removeFilesOfCopiedChunks(run, run.state.copiedChunks(c)); // --stream too: an earlier run's
             // a run with nothing left to copy keeps the counts of the run that copied (status showed '0/0 chunks')
             run.state.stepDone(c, "data", todoAtStart == 0 ? null : run.stepCounts().get("data"));
         }

@@ -35,6 +35,9 @@ public class CatchUp {
         try {
             for (TableInfo t : run.getTables()) {
                 if (t.timeColumn == null) continue;
+                if (Pg.queryString(src, "SELECT pg_catalog.to_regclass(" + Pg.literal(t.qualified()) + ")") == null) {
+                    continue; // dropped on the source since (a partition past its retention): named by the plan step's warning
+                }
                 String qc = Pg.ident(t.timeColumn);
                 String cast = " AS " + t.timeType + ")";
                 boolean integer = !Set.of("timestamp with time zone", "timestamp without time zone", "date").contains(t.timeType);

@@ -66,9 +66,15 @@ public class Planner {
             return tables.size() + " tables, " + chunks.size() + " chunks";
         });
         try (Connection st = run.state.connect()) {
-            if (!planned) warnIfIntervalChanged(run, st);
+            if (!planned) {
+                warnIfIntervalChanged(run, st);
+                // partitions added to the plan later are split like the rest of it
+                String saved = run.state.chunkInterval(st);
+                if (saved != null) run.cfg.chunkInterval = saved;
+            }
             run.state.loadPlan(st, run.workDir.root(), run.getTables(), run.getChunks());
         }
+        if (!planned) checkSelectionUnchanged(run, newPartitions(run));
         if (!planned && addNewPartitions(run)) {
             // reloaded whole: another instance may have added some of them
             run.getTables().clear();
@@ -77,7 +83,6 @@ public class Planner {
                 run.state.loadPlan(st, run.workDir.root(), run.getTables(), run.getChunks());
             }
         }
-        if (!planned) checkSelectionUnchanged(run);
         markHypertables(run);
         PlanFile.write(run, run.path("plan.yaml"));
         long done = run.getChunks().stream().filter(ch -> !ch.state.equals("planned") && !ch.state.equals("exported")).count();
@@ -92,15 +97,7 @@ public class Planner {
      * Other new tables are left to checkSelectionUnchanged, which refuses them.
      */
     private boolean addNewPartitions(MigrationRun run) throws Exception {
-        List<TableInfo> now = sourceTables(run);
-        Set<String> planned = new java.util.HashSet<>();
-        for (TableInfo t : run.getTables()) planned.add(t.qualified());
-        Set<String> copiedParents = new java.util.HashSet<>();
-        for (TableInfo t : now) {
-            if (planned.contains(t.qualified())) for (String[] a : t.ancestors) copiedParents.add(Pg.qualified(a[0], a[1]));
-        }
-        List<TableInfo> candidates = now.stream().filter(t -> !planned.contains(t.qualified())
-                && t.ancestors.stream().anyMatch(a -> copiedParents.contains(Pg.qualified(a[0], a[1])))).toList();
+        List<TableInfo> candidates = newPartitions(run);
         if (candidates.isEmpty()) return false;
         return run.state.withLock("plan-additions", () -> {
             Set<String> plannedNow = new java.util.HashSet<>();
@@ -117,7 +114,16 @@ public class Planner {
                     chain.add(t.qualified());
                     for (String[] a : t.ancestors) chain.add(Pg.qualified(a[0], a[1]));
                     for (String q : chain) {
-                        if (!create.contains(q) && Pg.queryString(tgt, "SELECT pg_catalog.to_regclass(" + Pg.literal(q) + ")") == null) create.add(q);
+                        String attached = Pg.queryString(tgt, "SELECT relispartition::text FROM pg_catalog.pg_class"
+                                + " WHERE oid = pg_catalog.to_regclass(" + Pg.literal(q) + ")");
+                        if (attached == null) {
+                            if (!create.contains(q)) create.add(q);
+                        } else if (!"true".equals(attached) && q.equals(t.qualified())) {
+                            // its rows would go into a table that the target's parent does not see
+                            throw new UserError("The new partition " + t.shown() + " exists on the target, but is not attached there"
+                                    + " as a partition.", "Attach it on the target as on the source (ALTER TABLE ... ATTACH PARTITION),"
+                                    + " or drop it there so that the next run makes it, then run again.");
+                        }
                     }
                 }
             }
@@ -143,6 +149,33 @@ public class Planner {
         });
     }
 
+    /**
+     * Tables of the source now that the plan lacks and that are partitions of a partitioned table whose partitions the
+     * plan copies: known from the source's planned partitions, or, where those are gone (dropped by a retention
+     * policy), from the target's, which pre-data made.
+     */
+    private List<TableInfo> newPartitions(MigrationRun run) throws SQLException {
+        List<TableInfo> now = sourceTables(run);
+        Set<String> planned = new java.util.HashSet<>();
+        for (TableInfo t : run.getTables()) planned.add(t.qualified());
+        Set<String> copiedParents = new java.util.HashSet<>();
+        for (TableInfo t : now) {
+            if (planned.contains(t.qualified())) for (String[] a : t.ancestors) copiedParents.add(Pg.qualified(a[0], a[1]));
+        }
+        try (Connection tgt = Pg.connect("target", run.cfg.target); PreparedStatement ps = tgt.prepareStatement(
+                "SELECT DISTINCT n.nspname, c.relname FROM unnest(CAST(? AS text[])) t (name)"
+                        + " CROSS JOIN LATERAL pg_catalog.pg_partition_ancestors(pg_catalog.to_regclass(t.name)) a (rel)"
+                        + " JOIN pg_catalog.pg_class c ON c.oid = a.rel AND c.relkind = 'p' JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                        + " WHERE pg_catalog.to_regclass(t.name) IS NOT NULL")) {
+            ps.setArray(1, tgt.createArrayOf("text", planned.toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) copiedParents.add(Pg.qualified(rs.getString(1), rs.getString(2)));
+            }
+        }
+        return now.stream().filter(t -> !planned.contains(t.qualified())
+                && t.ancestors.stream().anyMatch(a -> copiedParents.contains(Pg.qualified(a[0], a[1])))).toList();
+    }
+
     private List<TableInfo> sourceTables(MigrationRun run) throws SQLException {
         Connection c = run.snapshotHolder != null ? run.snapshotHolder : Pg.connect("source", run.cfg.source);
         try (MigrationRun.OnStop s = run.cancelOnStop(c)) {
@@ -157,8 +190,10 @@ public class Planner {
      * table created on the source since) would never be copied: refused, before any data moves. One the plan has
      * that it no longer selects is still copied, and named.
      */
-    private void checkSelectionUnchanged(MigrationRun run) throws SQLException {
-        List<TableInfo> now = sourceTables(run);
+    private void checkSelectionUnchanged(MigrationRun run, List<TableInfo> newPartitions) throws SQLException {
+        Set<String> adding = new java.util.HashSet<>();
+        for (TableInfo t : newPartitions) adding.add(t.qualified());
+        List<TableInfo> now = sourceTables(run).stream().filter(t -> !adding.contains(t.qualified())).toList();
         Set<String> plannedKeys = new java.util.HashSet<>();
         for (TableInfo t : run.getTables()) plannedKeys.add(t.qualified());
         Set<String> nowKeys = new java.util.HashSet<>();
@@ -305,6 +340,10 @@ public class Planner {
                 + " WHERE f.contype = 'f' AND f.conrelid::bigint = ANY (CAST(? AS bigint[])) AND NOT (f.confrelid::bigint = ANY (CAST(? AS bigint[])))"
                 // an extension's table (PostGIS's spatial_ref_sys) comes with the extension, rows and all
                 + " AND " + Pg.NOT_EXTENSION_MEMBER.replace("c.oid", "f.confrelid")
+                // NOT VALID keys are added without a look at the rows; and a key to a partitioned table has a clone
+                // per partition, on the same table: the key itself is judged
+                + " AND f.convalidated AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.oid = f.conparentid"
+                + " AND k.conrelid = f.conrelid)"
                 + " ORDER BY 1, 2";
         java.sql.Array oids = c.createArrayOf("bigint", copied.toArray());
         List<String> out = new ArrayList<>();
@@ -317,8 +356,12 @@ public class Planner {
                     if (rs.getBoolean(5)) continue; // a partitioned table whose rows are copied through its partitions
                     long child = rs.getLong(1);
                     TableInfo t = tables.stream().filter(x -> x.oid == child).findFirst().orElseThrow();
-                    // without rows the key is added to an empty table, and holds
+                    // without rows the key is added to an empty table, and holds; so it does when the table it refers to
+                    // (not partitioned) has none to leave out
                     if (!"t".equals(Pg.queryString(c, "SELECT EXISTS (SELECT 1 FROM ONLY " + t.qualified() + ")"))) continue;
+                    String referenced = Pg.qualified(rs.getString(3), rs.getString(4));
+                    if ("f".equals(Pg.queryString(c, "SELECT relkind = 'p' OR EXISTS (SELECT 1 FROM ONLY " + referenced + ")"
+                            + " FROM pg_catalog.pg_class WHERE oid = CAST(" + Pg.literal(referenced) + " AS regclass)"))) continue;
                     out.add(t.qualified() + " (" + rs.getString(2) + ") refers to " + Pg.qualified(rs.getString(3), rs.getString(4)));
                 }
             }

@@ -64,6 +64,10 @@ public class Preflight {
                 }
                 if (run.runs("preflight")) checkTargetEmpty(run, tgt);
             }
+            // Only while a schema step is still to run: a catch-up restores no grants.
+            boolean restores = (run.runs("pre-data") && !(known && "done".equals(run.state.stepStatus(tgt, "pre-data"))))
+                    || (run.runs("post-data") && !(known && "done".equals(run.state.stepStatus(tgt, "post-data"))));
+            if (restores) checkRolesOnTarget(src, tgt);
             // The first write to the target: the state store, once every check has passed.
             run.state.create(tgt, run.cfg.source, run.cfg.chunkInterval);
             if (run.cfg.snapshot && (run.runs("data") || run.runs("pre-data"))) exportSnapshot(run);
@@ -93,7 +97,6 @@ public class Preflight {
             if (run.runs("data")) tsmigrate.largeobjects.LargeObjects.checkReadable(src);
             if (run.runs("data")) checkRowSecurity(run, src);
             if (run.runs("data") && run.runs("post-data")) checkForeignKeysToLeftOut(run, src);
-            if (run.runs("pre-data") || run.runs("post-data")) checkRolesOnTarget(src, tgt);
             if (run.runs("verify") && run.cfg.verify) checkVerifiable(run, src, tgt);
             if (run.runs("pre-data") || run.runs("data")) checkLeftOutSchemas(run, src, srcTs != null);
             if (run.runs("hypertables")) tsmigrate.timescale.TimescaleSteps.validateConfig(src, tgt, run.cfg);
@@ -233,7 +236,11 @@ public class Preflight {
               UNION SELECT a.grantee FROM pg_catalog.pg_largeobject_metadata l, pg_catalog.aclexplode(l.lomacl) a WHERE a.grantee <> l.lomowner
               UNION SELECT a.grantee FROM pg_catalog.pg_default_acl d, pg_catalog.aclexplode(d.defaclacl) a
               UNION SELECT d.defaclrole FROM pg_catalog.pg_default_acl d
-              UNION SELECT pg_catalog.unnest(p.polroles) FROM pg_catalog.pg_policy p)
+              UNION SELECT pg_catalog.unnest(p.polroles) FROM pg_catalog.pg_policy p
+              UNION SELECT a.grantee FROM pg_catalog.pg_foreign_data_wrapper w, pg_catalog.aclexplode(w.fdwacl) a WHERE a.grantee <> w.fdwowner
+              UNION SELECT a.grantee FROM pg_catalog.pg_foreign_server v, pg_catalog.aclexplode(v.srvacl) a WHERE a.grantee <> v.srvowner
+              UNION SELECT a.grantee FROM pg_catalog.pg_language l, pg_catalog.aclexplode(l.lanacl) a WHERE a.grantee <> l.lanowner
+              UNION SELECT m.umuser FROM pg_catalog.pg_user_mappings m)
             SELECT DISTINCT r.rolname FROM named JOIN pg_catalog.pg_roles r ON r.oid = named.r ORDER BY 1""";
 
     private static void checkRolesOnTarget(Connection src, Connection tgt) throws SQLException {
@@ -262,7 +269,7 @@ public class Preflight {
     private static void checkForeignKeysToLeftOut(MigrationRun run, Connection src) throws SQLException {
         List<String> keys = Planner.foreignKeysToLeftOut(src, run);
         if (keys.isEmpty()) return;
-        throw new UserError("Foreign keys of " + keys.size() + " table(s) to copy refer to tables whose rows are left out"
+        throw new UserError(keys.size() + " foreign key(s) of tables to copy refer to tables whose rows are left out"
                 + " (--include/--exclude): " + String.join("; ", keys.subList(0, Math.min(5, keys.size()))) + (keys.size() > 5 ? "; ..." : "")
                 + ". post-data could not add them on the target once the rows are there.",
                 "Copy the tables they refer to as well, or leave out these tables too.");

@@ -193,7 +193,11 @@ public class SchemaStep {
                     () -> run.stopping);
             if (d.exitCode() != 0) throw new StepFailure("plan: pg_dump of new tables failed (exit " + d.exitCode() + "):\n" + d.stderr().strip());
             PgTool.Result r = pgRestore.run(run.cfg.target, run.workDir.root(),
-                    List.of("--section=pre-data", "--no-owner", "--format=custom", dump.toString()), appName(run, "pg_restore"),
+                    // one transaction: a partition whose ATTACH fails must not be left as a table of its own
+                    // without grants: the roles they name may be missing, as preflight checks them only while pre-data is to run
+                    List.of("--section=pre-data", "--no-owner", "--no-privileges", "--format=custom", "--single-transaction",
+                            "--exit-on-error", dump.toString()),
+                    appName(run, "pg_restore"),
                     java.util.Map.of(), () -> run.stopping);
             RestoreLog log = RestoreLog.parse(r.stderr(), false);
             for (String w : log.warnings) run.warn("plan: pg_restore reported a known-harmless problem: " + w.replace('\n', ' '));

@@ -259,6 +259,70 @@ class ResumeTest {
         assertEqualData(dbs);
     }
 
+    /**
+     * Retention drops the old month while the new one is made: catch-up skips the dropped partition and adds the new
+     * one, though none of its siblings is left on the source. A sequence and a grant made on the source since do not
+     * stop it either (QA: each failed or refused every catch-up).
+     */
+    @Test
+    void catchUpAfterRetentionDroppedTheOldPartition() throws Exception {
+        String[] dbs = Clusters.newPair("catchupdrop");
+        Clusters.runSql(Clusters.source(), dbs[0], PARTITIONED);
+        Cli.Result first = Cli.run(verb("migrate", args(dbs)));
+        assertEquals(0, first.exit(), first.all());
+        Clusters.ensureRole(Clusters.source(), "reader_only_src_cu", null);
+        Clusters.runSql(Clusters.source(), dbs[0], NEXT_MONTH + "DROP TABLE p_2025_01; CREATE SEQUENCE made_since;"
+                + " GRANT SELECT ON p_2025_02 TO reader_only_src_cu;");
+        Cli.Result r = Cli.run(verb("migrate", args(dbs, "--catch-up")));
+        assertEquals(0, r.exit(), r.all());
+        assertTrue(r.all().contains("\"public\".\"p_2025_01\"") && r.all().contains("made_since"), "both named:\n" + r.all());
+        assertNewPartitionComplete(dbs[1]);
+    }
+
+    /**
+     * A new partition that the target cannot attach (its range is in the target's default partition) is not left there
+     * as a table of its own: the next run would have filled it, and exited 0 with rows the parent does not see (QA).
+     */
+    @Test
+    void aNewPartitionThatCannotBeAttachedLeavesNoTableBehind() throws Exception {
+        String[] dbs = Clusters.newPair("catchupdef");
+        Clusters.runSql(Clusters.source(), dbs[0], PARTITIONED + """
+                CREATE TABLE p_def PARTITION OF p DEFAULT;
+                INSERT INTO p SELECT timestamptz '2025-02-01' + i * interval '1 hour', i FROM generate_series(0, 50) i;
+                """);
+        assertEquals(0, Cli.run(verb("migrate", args(dbs))).exit());
+        // on the source, February moves out of the default partition into its own
+        Clusters.runSql(Clusters.source(), dbs[0], """
+                BEGIN; ALTER TABLE p DETACH PARTITION p_def;
+                CREATE TABLE p_2025_02 PARTITION OF p FOR VALUES FROM ('2025-02-01') TO ('2025-03-01');
+                INSERT INTO p_2025_02 SELECT * FROM p_def; DELETE FROM p_def;
+                ALTER TABLE p ATTACH PARTITION p_def DEFAULT; COMMIT;
+                """);
+        for (int i = 0; i < 2; i++) {
+            Cli.Result r = Cli.run(verb("migrate", args(dbs, "--catch-up")));
+            assertEquals(TsMigrate.FAILED, r.exit(), r.all());
+            assertTrue(r.err().contains("would be violated"), r.err());
+            try (Connection t = Clusters.target().connect(dbs[1])) {
+                assertEquals(null, Pg.queryString(t, "SELECT to_regclass('public.p_2025_02')"), "no table of its own:\n" + r.all());
+            }
+        }
+    }
+
+    /** A run refused (exit 3) for a new table writes nothing, not even the new partitions it would have added (QA). */
+    @Test
+    void aRefusedCatchUpAddsNoPartition() throws Exception {
+        String[] dbs = Clusters.newPair("catchupref");
+        Clusters.runSql(Clusters.source(), dbs[0], PARTITIONED);
+        assertEquals(0, Cli.run(verb("migrate", args(dbs))).exit());
+        Clusters.runSql(Clusters.source(), dbs[0], NEXT_MONTH + "CREATE TABLE unrelated (id int PRIMARY KEY);");
+        Cli.Result r = Cli.run(verb("migrate", args(dbs, "--catch-up")));
+        assertEquals(TsMigrate.REFUSED, r.exit(), r.all());
+        assertTrue(r.err().contains("\"public\".\"unrelated\"") && !r.err().contains("p_2025_02"), r.err());
+        try (Connection t = Clusters.target().connect(dbs[1])) {
+            assertEquals(null, Pg.queryString(t, "SELECT to_regclass('public.p_2025_02')"));
+        }
+    }
+
     /** The same for a migration resumed before its post-data: the partition gets p's indexes with the others. */
     @Test
     void aResumeTakesAPartitionCreatedSince() throws Exception {
@@ -306,6 +370,16 @@ class ResumeTest {
      */
     @Test
     void filesOfCopiedChunksLeftByAnEarlierRunAreRemoved() throws Exception {
+        filesLeftByAnEarlierRunAreRemoved();
+    }
+
+    /** --stream writes no files, but removes those an earlier run left (QA: they stayed). */
+    @Test
+    void aStreamingRunRemovesFilesAnEarlierRunLeft() throws Exception {
+        filesLeftByAnEarlierRunAreRemoved("--stream");
+    }
+
+    private void filesLeftByAnEarlierRunAreRemoved(String... second) throws Exception {
         String[] dbs = Clusters.newPair("leftfiles");
         Clusters.runSql(Clusters.source(), dbs[0], SOURCE);
         Cli.Result kept = Cli.run(verb("migrate", args(dbs, "--steps", "preflight,pre-data,data", "--keep-files")));
@@ -315,7 +389,7 @@ class ResumeTest {
             Path one = files.filter(p -> p.getFileName().toString().matches("\\d{6}\\.bin")).findFirst().orElseThrow();
             java.nio.file.Files.copy(one, dir.resolve(one.getFileName().toString().replace(".bin", ".csv.gz"))); // another format's
         }
-        Cli.Result r = Cli.run(verb("migrate", args(dbs)));
+        Cli.Result r = Cli.run(verb("migrate", args(dbs, second)));
         assertEquals(0, r.exit(), r.all());
         try (var files = java.nio.file.Files.walk(work)) {
             assertEquals(List.of(), files.map(p -> work.relativize(p).toString()).filter(n -> n.matches(".*/\\d{6}\\..*")).toList());
