@@ -48,7 +48,7 @@ public final class Autovacuum {
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     String q = Pg.qualified(rs.getString(2), rs.getString(3));
-                    if (Pg.queryString(t, "SELECT to_regclass(" + Pg.literal(q) + ")") != null) {
+                    if (Pg.exists(t, q)) {
                         Pg.exec(t, "ALTER TABLE " + q + " RESET (autovacuum_enabled)");
                     }
                     mark(t, run, rs.getInt(1), false);

@@ -180,6 +180,16 @@ public final class Pg {
         return ident(schema) + "." + ident(name);
     }
 
+    /** Whether the relation (quoted, as qualified() gives it) exists. */
+    public static boolean exists(Connection c, String qualifiedName) throws SQLException {
+        return queryString(c, "SELECT pg_catalog.to_regclass(" + literal(qualifiedName) + ")") != null;
+    }
+
+    /** Whether the table (quoted, as qualified() gives it) holds a row of its own (ONLY: not its partitions' or children's). */
+    public static boolean hasRows(Connection c, String qualifiedName) throws SQLException {
+        return "t".equals(queryString(c, "SELECT EXISTS (SELECT 1 FROM ONLY " + qualifiedName + ")"));
+    }
+
     /** A string literal; standard_conforming_strings is on in every server we support (9.1+ default). */
     public static String literal(String value) {
         try {

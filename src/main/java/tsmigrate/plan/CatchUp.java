@@ -35,7 +35,7 @@ public class CatchUp {
         try {
             for (TableInfo t : run.getTables()) {
                 if (t.timeColumn == null) continue;
-                if (Pg.queryString(src, "SELECT pg_catalog.to_regclass(" + Pg.literal(t.qualified()) + ")") == null) {
+                if (!Pg.exists(src, t.qualified())) {
                     continue; // dropped on the source since (a partition past its retention): named by the plan step's warning
                 }
                 String qc = Pg.ident(t.timeColumn);

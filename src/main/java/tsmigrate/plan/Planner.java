@@ -45,8 +45,7 @@ public class Planner {
         boolean planned = run.state.once("plan", redo -> {
             List<TableInfo> tables = new ArrayList<>();
             List<Chunk> chunks = new ArrayList<>();
-            Connection c = run.snapshotHolder != null ? run.snapshotHolder : Pg.connect("source", run.cfg.source);
-            try (MigrationRun.OnStop s = run.cancelOnStop(c)) {
+            onSource(run, c -> {
                 tables.addAll(listTables(c, run));
                 java.util.Map<String, tsmigrate.timescale.SourceHypertables.Hypertable> hts = tsmigrate.timescale.SourceHypertables.read(c);
                 int n = 0;
@@ -55,9 +54,8 @@ public class Planner {
                     var ht = hts.get(t.key());
                     chunks.addAll(ht != null ? hypertableChunks(c, run, t, ht) : chunksFor(c, run, t));
                 }
-            } finally {
-                if (c != run.snapshotHolder) Pg.closeQuietly(c);
-            }
+                return null;
+            });
             try (Connection st = run.state.connect()) {
                 if (redo) run.state.forgetPlan(st);
                 run.state.savePlan(st, tables, chunks);
@@ -74,13 +72,17 @@ public class Planner {
             }
             run.state.loadPlan(st, run.workDir.root(), run.getTables(), run.getChunks());
         }
-        if (!planned) checkSelectionUnchanged(run, newPartitions(run));
-        if (!planned && addNewPartitions(run)) {
-            // reloaded whole: another instance may have added some of them
-            run.getTables().clear();
-            run.getChunks().clear();
-            try (Connection st = run.state.connect()) {
-                run.state.loadPlan(st, run.workDir.root(), run.getTables(), run.getChunks());
+        if (!planned) {
+            List<TableInfo> now = onSource(run, c -> listTables(c, run));
+            List<TableInfo> fresh = newPartitions(run, now);
+            checkSelectionUnchanged(run, now, fresh);
+            if (addNewPartitions(run, fresh)) {
+                // reloaded whole: another instance may have added some of them
+                run.getTables().clear();
+                run.getChunks().clear();
+                try (Connection st = run.state.connect()) {
+                    run.state.loadPlan(st, run.workDir.root(), run.getTables(), run.getChunks());
+                }
             }
         }
         markHypertables(run);
@@ -96,8 +98,7 @@ public class Planner {
      * attach), then planned, so that a resumed or catch-up run copies them too. Returns whether the plan grew.
      * Other new tables are left to checkSelectionUnchanged, which refuses them.
      */
-    private boolean addNewPartitions(MigrationRun run) throws Exception {
-        List<TableInfo> candidates = newPartitions(run);
+    private boolean addNewPartitions(MigrationRun run, List<TableInfo> candidates) throws Exception {
         if (candidates.isEmpty()) return false;
         return run.state.withLock("plan-additions", () -> {
             Set<String> plannedNow = new java.util.HashSet<>();
@@ -129,16 +130,14 @@ public class Planner {
             }
             if (!create.isEmpty()) tsmigrate.schema.SchemaStep.createTables(run, create);
             List<Chunk> chunks = new ArrayList<>();
-            int n = plannedNow.size();
-            Connection c = run.snapshotHolder != null ? run.snapshotHolder : Pg.connect("source", run.cfg.source);
-            try (MigrationRun.OnStop s = run.cancelOnStop(c)) {
+            onSource(run, c -> {
+                int n = plannedNow.size();
                 for (TableInfo t : added) {
                     t.number = ++n;
                     chunks.addAll(chunksFor(c, run, t));
                 }
-            } finally {
-                if (c != run.snapshotHolder) Pg.closeQuietly(c);
-            }
+                return null;
+            });
             try (Connection st = run.state.connect()) {
                 run.state.savePlan(st, added, chunks);
                 run.state.forgetStep(st, "analyze"); // the new tables need their statistics too
@@ -154,8 +153,7 @@ public class Planner {
      * plan copies: known from the source's planned partitions, or, where those are gone (dropped by a retention
      * policy), from the target's, which pre-data made.
      */
-    private List<TableInfo> newPartitions(MigrationRun run) throws SQLException {
-        List<TableInfo> now = sourceTables(run);
+    private List<TableInfo> newPartitions(MigrationRun run, List<TableInfo> now) throws SQLException {
         Set<String> planned = new java.util.HashSet<>();
         for (TableInfo t : run.getTables()) planned.add(t.qualified());
         Set<String> copiedParents = new java.util.HashSet<>();
@@ -176,10 +174,20 @@ public class Planner {
                 && t.ancestors.stream().anyMatch(a -> copiedParents.contains(Pg.qualified(a[0], a[1])))).toList();
     }
 
-    private List<TableInfo> sourceTables(MigrationRun run) throws SQLException {
+    /** A read of the source's. */
+    @FunctionalInterface
+    private interface SourceWork<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    /**
+     * work on the source: in the transaction that holds the exported snapshot where there is one, else on a connection
+     * of its own; a stop cancels the statement it runs.
+     */
+    private static <T> T onSource(MigrationRun run, SourceWork<T> work) throws SQLException {
         Connection c = run.snapshotHolder != null ? run.snapshotHolder : Pg.connect("source", run.cfg.source);
         try (MigrationRun.OnStop s = run.cancelOnStop(c)) {
-            return listTables(c, run);
+            return work.run(c);
         } finally {
             if (c != run.snapshotHolder) Pg.closeQuietly(c);
         }
@@ -190,10 +198,10 @@ public class Planner {
      * table created on the source since) would never be copied: refused, before any data moves. One the plan has
      * that it no longer selects is still copied, and named.
      */
-    private void checkSelectionUnchanged(MigrationRun run, List<TableInfo> newPartitions) throws SQLException {
+    private void checkSelectionUnchanged(MigrationRun run, List<TableInfo> source, List<TableInfo> newPartitions) {
         Set<String> adding = new java.util.HashSet<>();
         for (TableInfo t : newPartitions) adding.add(t.qualified());
-        List<TableInfo> now = sourceTables(run).stream().filter(t -> !adding.contains(t.qualified())).toList();
+        List<TableInfo> now = source.stream().filter(t -> !adding.contains(t.qualified())).toList();
         Set<String> plannedKeys = new java.util.HashSet<>();
         for (TableInfo t : run.getTables()) plannedKeys.add(t.qualified());
         Set<String> nowKeys = new java.util.HashSet<>();
@@ -358,11 +366,11 @@ public class Planner {
                     TableInfo t = tables.stream().filter(x -> x.oid == child).findFirst().orElseThrow();
                     // without rows the key is added to an empty table, and holds; so it does when the table it refers to
                     // (not partitioned) has none to leave out
-                    if (!"t".equals(Pg.queryString(c, "SELECT EXISTS (SELECT 1 FROM ONLY " + t.qualified() + ")"))) continue;
+                    if (!Pg.hasRows(c, t.qualified())) continue;
                     String referenced = Pg.qualified(rs.getString(3), rs.getString(4));
                     if ("f".equals(Pg.queryString(c, "SELECT relkind = 'p' OR EXISTS (SELECT 1 FROM ONLY " + referenced + ")"
                             + " FROM pg_catalog.pg_class WHERE oid = CAST(" + Pg.literal(referenced) + " AS regclass)"))) continue;
-                    out.add(t.qualified() + " (" + rs.getString(2) + ") refers to " + Pg.qualified(rs.getString(3), rs.getString(4)));
+                    out.add(t.qualified() + " (" + rs.getString(2) + ") refers to " + referenced);
                 }
             }
         }

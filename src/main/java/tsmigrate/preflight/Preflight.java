@@ -289,7 +289,7 @@ public class Preflight {
     public static List<String> tablesWithRows(Connection c) throws SQLException {
         List<String> withRows = new ArrayList<>();
         for (String t : Pg.userRelations(c, 'r')) {
-            if ("t".equals(Pg.queryString(c, "SELECT EXISTS (SELECT 1 FROM ONLY " + t + ")"))) withRows.add(t);
+            if (Pg.hasRows(c, t)) withRows.add(t);
         }
         return withRows;
     }
