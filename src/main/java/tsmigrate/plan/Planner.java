@@ -19,6 +19,7 @@ import org.slf4j.LoggerFactory;
 import tsmigrate.copy.Faults;
 import tsmigrate.db.Pg;
 import tsmigrate.run.MigrationRun;
+import tsmigrate.run.StepFailure;
 import tsmigrate.run.UserError;
 
 /**
@@ -75,8 +76,12 @@ public class Planner {
         if (!planned) {
             List<TableInfo> now = onSource(run, c -> listTables(c, run));
             List<TableInfo> fresh = newPartitions(run, now);
-            checkSelectionUnchanged(run, now, fresh);
-            if (addNewPartitions(run, fresh)) {
+            List<TableInfo> dropped = droppedOnSource(run, now);
+            checkSelectionUnchanged(run, now, fresh, dropped);
+            boolean grew = addNewPartitions(run, fresh);
+            boolean marked = markDropped(run, dropped);
+            followPartitionChanges(run, now);
+            if (grew || marked) {
                 // reloaded whole: another instance may have added some of them
                 run.getTables().clear();
                 run.getChunks().clear();
@@ -85,9 +90,10 @@ public class Planner {
                 }
             }
         }
+        if (!planned) warnDropped(run);
         markHypertables(run);
         PlanFile.write(run, run.path("plan.yaml"));
-        long done = run.getChunks().stream().filter(ch -> !ch.state.equals("planned") && !ch.state.equals("exported")).count();
+        long done = run.getChunks().stream().filter(ch -> !List.of("planned", "exported", "gone").contains(ch.state)).count();
         run.counts("plan", run.getTables().size() + " tables, " + run.getChunks().size() + " chunks"
                 + (done > 0 ? " (" + done + " already loaded)" : "") + "; plan in " + run.path("plan.yaml"));
     }
@@ -174,6 +180,153 @@ public class Planner {
                 && t.ancestors.stream().anyMatch(a -> copiedParents.contains(Pg.qualified(a[0], a[1])))).toList();
     }
 
+    /** Tables of the plan that the source no longer has (a partition past its retention, dropped; or renamed). */
+    private static List<TableInfo> droppedOnSource(MigrationRun run, List<TableInfo> now) throws SQLException {
+        Set<String> nowKeys = new java.util.HashSet<>();
+        for (TableInfo t : now) nowKeys.add(t.qualified());
+        List<TableInfo> missing = run.getTables().stream().filter(t -> !nowKeys.contains(t.qualified())).toList();
+        if (missing.isEmpty()) return List.of();
+        return onSource(run, c -> {
+            List<TableInfo> out = new ArrayList<>();
+            for (TableInfo t : missing) if (!Pg.exists(c, t.qualified())) out.add(t);
+            return out;
+        });
+    }
+
+    /**
+     * Their chunks not copied yet cannot be: marked 'gone', so that the data step and verify pass them by (each run
+     * failed on them, 'relation does not exist'). Returns whether any chunk changed.
+     */
+    private static boolean markDropped(MigrationRun run, List<TableInfo> dropped) throws SQLException {
+        int n = 0;
+        try (Connection st = run.state.connect()) {
+            for (TableInfo t : dropped) n += run.state.markGone(st, t.number);
+        }
+        return n > 0;
+    }
+
+    /** Named on every run: the target keeps the rows of theirs that were copied, and nothing more can come. */
+    private static void warnDropped(MigrationRun run) {
+        Map<TableInfo, Long> gone = new java.util.LinkedHashMap<>();
+        for (Chunk ch : run.getChunks()) if (ch.state.equals("gone")) gone.merge(ch.table, 1L, Long::sum);
+        if (gone.isEmpty()) return;
+        long chunks = gone.values().stream().mapToLong(Long::longValue).sum();
+        run.warn("plan: " + gone.size() + " table(s) of the plan were dropped on the source before " + chunks + " chunk(s) of theirs were"
+                + " copied; those chunks are skipped, and the target keeps the rows copied before: "
+                + names(gone.keySet().stream().map(TableInfo::qualified).toList()));
+    }
+
+    /**
+     * Tables of the plan attached to a partitioned table on the source since the plan, or detached, or moved to another
+     * parent: the target's are attached and detached the same way (the rows of one attached there only would be
+     * missing from its parent on the target, while verify, which compares each table, passes). In one transaction.
+     */
+    private void followPartitionChanges(MigrationRun run, List<TableInfo> now) throws Exception {
+        Set<String> planned = new java.util.HashSet<>();
+        for (TableInfo t : run.getTables()) planned.add(t.qualified());
+        List<TableInfo> tables = now.stream().filter(t -> planned.contains(t.qualified())).toList();
+        if (tables.isEmpty() || changedParents(run, tables).isEmpty()) return;
+        run.state.withLock("plan-additions", () -> {
+            Map<TableInfo, String[]> changed = changedParents(run, tables); // again: another instance may have done it
+            if (changed.isEmpty()) return null;
+            Map<TableInfo, String> bounds = new java.util.HashMap<>();
+            onSource(run, c -> {
+                try (PreparedStatement ps = c.prepareStatement("SELECT pg_catalog.pg_get_expr(relpartbound, oid) FROM pg_catalog.pg_class"
+                        + " WHERE oid = pg_catalog.to_regclass(?)")) {
+                    for (var e : changed.entrySet()) {
+                        if (e.getValue()[1] == null) continue;
+                        ps.setString(1, e.getKey().qualified());
+                        try (ResultSet rs = ps.executeQuery()) {
+                            if (rs.next() && rs.getString(1) != null) bounds.put(e.getKey(), rs.getString(1));
+                        }
+                    }
+                }
+                return null;
+            });
+            List<String> attached = new ArrayList<>();
+            List<String> detached = new ArrayList<>();
+            try (Connection tgt = Pg.connect("target", run.cfg.target)) {
+                tgt.setAutoCommit(false);
+                for (var e : changed.entrySet()) {
+                    TableInfo t = e.getKey();
+                    String after = e.getValue()[1];
+                    if (after != null && !Pg.exists(tgt, after)) {
+                        throw new tsmigrate.run.Refusal(t.shown() + " is a partition of " + TableInfo.shown(after) + " on the source since the"
+                                + " plan, and the target has no " + TableInfo.shown(after) + "; this run copied nothing.",
+                                "Create " + TableInfo.shown(after) + " on the target as on the source and attach " + t.shown()
+                                        + " to it (ALTER TABLE ... ATTACH PARTITION ... " + bounds.getOrDefault(t, "FOR VALUES ...")
+                                        + "), then run again.");
+                    }
+                    if (after != null && bounds.get(t) == null) {
+                        throw new StepFailure("plan: cannot read the partition bound of " + t.shown() + " on the source");
+                    }
+                }
+                // detached first: a table may move to a range another one left
+                for (var e : changed.entrySet()) {
+                    if (e.getValue()[0] == null) continue;
+                    TableInfo t = e.getKey();
+                    alterPartition(tgt, "ALTER TABLE " + e.getValue()[0] + " DETACH PARTITION " + t.qualified(),
+                            "detach " + t.shown() + " from " + TableInfo.shown(e.getValue()[0]));
+                    detached.add(t.qualified() + " (from " + TableInfo.shown(e.getValue()[0]) + ")");
+                }
+                for (var e : changed.entrySet()) {
+                    if (e.getValue()[1] == null) continue;
+                    TableInfo t = e.getKey();
+                    // the bound as the source's server writes it (as pg_dump does): FOR VALUES ... or DEFAULT
+                    alterPartition(tgt, "ALTER TABLE " + e.getValue()[1] + " ATTACH PARTITION " + t.qualified() + " " + bounds.get(t),
+                            "attach " + t.shown() + " to " + TableInfo.shown(e.getValue()[1]));
+                    attached.add(t.qualified() + " (to " + TableInfo.shown(e.getValue()[1]) + ")");
+                }
+                tgt.commit();
+            }
+            try (Connection st = run.state.connect()) {
+                run.state.forgetStep(st, "analyze"); // the parents' statistics change
+            }
+            if (!attached.isEmpty()) {
+                run.warn("plan: " + attached.size() + " table(s) attached as partitions on the source since the plan are attached on the"
+                        + " target too: " + names(attached));
+            }
+            if (!detached.isEmpty()) {
+                run.warn("plan: " + detached.size() + " partition(s) detached on the source since the plan are detached on the target too: "
+                        + names(detached));
+            }
+            return null;
+        });
+    }
+
+    private static void alterPartition(Connection tgt, String sql, String what) {
+        try (java.sql.Statement s = tgt.createStatement()) {
+            s.execute(sql);
+        } catch (SQLException e) {
+            throw new StepFailure("plan: cannot " + what + " on the target, as on the source since the plan: " + e.getMessage());
+        }
+    }
+
+    /** Tables whose parent on the target is not the one on the source: {target's parent or null, source's or null}. */
+    private static Map<TableInfo, String[]> changedParents(MigrationRun run, List<TableInfo> tables) throws SQLException {
+        Map<String, String> onTarget = new java.util.HashMap<>();
+        Set<String> hypertablesOnTarget;
+        try (Connection tgt = Pg.connect("target", run.cfg.target); PreparedStatement ps = tgt.prepareStatement(
+                "SELECT u.t, pn.nspname, pc.relname FROM unnest(CAST(? AS text[])) u (t)"
+                        + " JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(u.t) AND c.relispartition"
+                        + " JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.oid JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent"
+                        + " JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace")) {
+            ps.setArray(1, tgt.createArrayOf("text", tables.stream().map(TableInfo::qualified).toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) onTarget.put(rs.getString(1), Pg.qualified(rs.getString(2), rs.getString(3)));
+            }
+            hypertablesOnTarget = hypertables(tgt);
+        }
+        Map<TableInfo, String[]> out = new java.util.LinkedHashMap<>();
+        for (TableInfo t : tables) {
+            if (hypertablesOnTarget.contains(t.key())) continue; // a hypertable is no partition
+            String source = t.ancestors.isEmpty() ? null : Pg.qualified(t.ancestors.get(0)[0], t.ancestors.get(0)[1]);
+            String target = onTarget.get(t.qualified());
+            if (!java.util.Objects.equals(source, target)) out.put(t, new String[] {target, source});
+        }
+        return out;
+    }
+
     /** A read of the source's. */
     @FunctionalInterface
     private interface SourceWork<T> {
@@ -198,7 +351,7 @@ public class Planner {
      * table created on the source since) would never be copied: refused, before any data moves. One the plan has
      * that it no longer selects is still copied, and named.
      */
-    private void checkSelectionUnchanged(MigrationRun run, List<TableInfo> source, List<TableInfo> newPartitions) {
+    private void checkSelectionUnchanged(MigrationRun run, List<TableInfo> source, List<TableInfo> newPartitions, List<TableInfo> dropped) {
         Set<String> adding = new java.util.HashSet<>();
         for (TableInfo t : newPartitions) adding.add(t.qualified());
         List<TableInfo> now = source.stream().filter(t -> !adding.contains(t.qualified())).toList();
@@ -206,6 +359,7 @@ public class Planner {
         for (TableInfo t : run.getTables()) plannedKeys.add(t.qualified());
         Set<String> nowKeys = new java.util.HashSet<>();
         for (TableInfo t : now) nowKeys.add(t.qualified());
+        for (TableInfo t : dropped) nowKeys.add(t.qualified()); // named by warnDropped
         List<String> added = now.stream().map(TableInfo::qualified).filter(k -> !plannedKeys.contains(k)).toList();
         List<String> left = run.getTables().stream().map(TableInfo::qualified).filter(k -> !nowKeys.contains(k)).toList();
         if (!added.isEmpty()) {

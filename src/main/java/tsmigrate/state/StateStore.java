@@ -202,7 +202,7 @@ public final class StateStore implements AutoCloseable {
 
     /** One table of the plan and how far its chunks got (copied: loaded or verified). */
     public record TableProgress(String table, String split, long done, long chunks, long rows, long bytes, long instances, long mismatch,
-            String lastError) {
+            String lastError, long gone) {
     }
 
     /** Each planned table's progress, in plan order: for status, and for the plan verb on a migration it would resume. */
@@ -213,14 +213,15 @@ public final class StateStore implements AutoCloseable {
                 + " coalesce(sum(ch.rows) FILTER (WHERE ch.state IN ('loaded', 'verified')), 0),"
                 + " coalesce(sum(ch.bytes) FILTER (WHERE ch.state IN ('loaded', 'verified')), 0),"
                 + " count(DISTINCT ch.loaded_by), count(*) FILTER (WHERE ch.state = 'mismatch'),"
-                + " (array_agg(ch.last_error ORDER BY ch.updated_at DESC) FILTER (WHERE ch.last_error IS NOT NULL))[1]"
+                + " (array_agg(ch.last_error ORDER BY ch.updated_at DESC) FILTER (WHERE ch.last_error IS NOT NULL))[1],"
+                + " count(*) FILTER (WHERE ch.state = 'gone')"
                 + " FROM tsmigrate.source_table t JOIN tsmigrate.chunk ch USING (migration, table_no)"
                 + " WHERE t.migration = ? GROUP BY t.table_no, 1, 2, 3 ORDER BY t.table_no")) {
             ps.setString(1, migrationId);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.add(new TableProgress(tsmigrate.plan.TableInfo.shown(Pg.qualified(rs.getString(1), rs.getString(2))), rs.getString(3), rs.getLong(4), rs.getLong(5),
-                            rs.getLong(6), rs.getLong(7), rs.getLong(8), rs.getLong(9), rs.getString(10)));
+                            rs.getLong(6), rs.getLong(7), rs.getLong(8), rs.getLong(9), rs.getString(10), rs.getLong(11)));
                 }
             }
         }
@@ -499,6 +500,19 @@ public final class StateStore implements AutoCloseable {
             ps.setString(1, migrationId);
             ps.setString(2, step);
             ps.executeUpdate();
+        }
+    }
+
+    /**
+     * The chunks of a table dropped on the source not copied yet: state 'gone', which no worker claims and verify
+     * skips. Returns how many. A chunk exported here keeps its file and state: it still loads.
+     */
+    public int markGone(Connection c, int tableNo) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.chunk SET state = 'gone', claimed_by = NULL, updated_at = now()"
+                + " WHERE migration = ? AND table_no = ? AND state = 'planned'")) {
+            ps.setString(1, migrationId);
+            ps.setInt(2, tableNo);
+            return ps.executeUpdate();
         }
     }
 

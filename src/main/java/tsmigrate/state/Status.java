@@ -50,6 +50,7 @@ public final class Status {
                 clean &= t.mismatch() == 0;
                 tables.add(new String[] {t.table(), t.done() + "/" + t.chunks(), String.format("%,d", t.rows()), Durations.bytes(t.bytes()),
                         String.valueOf(t.instances()), (t.mismatch() > 0 ? t.mismatch() + " MISMATCH " : "")
+                                + (t.gone() > 0 ? t.gone() + " not copied: the table was dropped on the source " : "")
                                 + (t.lastError() == null ? "" : oneLine(t.lastError()))});
             }
             sb.append("\nTables:\n");

@@ -145,7 +145,7 @@ public class Verifier {
                         : "; " + lo.verified() + " large object(s) verified" + (loMismatches.isEmpty() ? "" : ", " + loMismatches.size() + " MISMATCH")));
         // The verify step runs after the data step has copied every chunk; one not copied means that step did not run
         // (--steps verify): "verified" would claim too much. The verify verb counts them itself.
-        long notCopied = fresh ? 0 : run.getChunks().stream().filter(ch -> !List.of("loaded", "verified", "mismatch").contains(ch.state)).count();
+        long notCopied = fresh ? 0 : run.getChunks().stream().filter(ch -> !List.of("loaded", "verified", "mismatch", "gone").contains(ch.state)).count();
         if (notCopied > 0 && mismatches.isEmpty() && loMismatches.isEmpty()) {
             throw new StepFailure(notCopied + " chunk(s) not copied yet, so not verified; run migrate without --steps to copy them.");
         }

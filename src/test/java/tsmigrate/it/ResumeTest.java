@@ -338,6 +338,73 @@ class ResumeTest {
     }
 
     /**
+     * A partition dropped on the source (retention) before its chunks were copied: a resumed run failed on every try
+     * ("relation does not exist", QA). Its chunks not copied yet are skipped and named, the rest of the migration
+     * finishes, and the target keeps the rows copied before.
+     */
+    @Test
+    void aResumeAfterAPartitionWithUncopiedChunksWasDroppedFinishes() throws Exception {
+        String[] dbs = Clusters.newPair("resumedrop");
+        Clusters.runSql(Clusters.source(), dbs[0], PARTITIONED + NEXT_MONTH);
+        assertEquals(0, Cli.run(verb("migrate", args(dbs, "--steps", "preflight,pre-data"))).exit());
+        // January's chunks fail to load, and --stream leaves no file of them
+        Clusters.runSql(Clusters.target(), dbs[1], "ALTER TABLE p_2025_01 ADD CONSTRAINT nothing_fits CHECK (v < 0)");
+        Cli.Result failed = Cli.run(verb("migrate", args(dbs, "--stream")));
+        assertEquals(TsMigrate.FAILED, failed.exit(), failed.all());
+        Clusters.runSql(Clusters.target(), dbs[1], "ALTER TABLE p_2025_01 DROP CONSTRAINT nothing_fits");
+        Clusters.runSql(Clusters.source(), dbs[0], "DROP TABLE p_2025_01");
+        for (int i = 0; i < 2; i++) {
+            Cli.Result r = Cli.run(verb("migrate", args(dbs)));
+            assertEquals(0, r.exit(), r.all());
+            assertTrue(r.all().contains("\"public\".\"p_2025_01\"") && r.all().contains("dropped"), "named:\n" + r.all());
+            Cli.Result status = Cli.run(verb("status", args(dbs)));
+            assertTrue(status.out().contains("dropped on the source"), status.out());
+        }
+        try (Connection t = Clusters.target().connect(dbs[1])) {
+            assertEquals("101", Pg.queryString(t, "SELECT count(*) FROM p_2025_02"));
+            assertEquals("0", Pg.queryString(t, "SELECT count(*) FROM p_2025_01"));
+        }
+        Cli.Result verify = Cli.run(verb("verify", args(dbs)));
+        assertEquals(0, verify.exit(), verify.all());
+    }
+
+    /**
+     * A table attached on the source as a partition since the plan (standalone then), and one detached: the target's
+     * partitions follow. Catch-up exited 0 while the target's parent lacked the attached table's rows (QA).
+     */
+    @Test
+    void partitionsAttachedOrDetachedOnTheSourceSinceThePlanFollowOnTheTarget() throws Exception {
+        String[] dbs = Clusters.newPair("reattach");
+        Clusters.runSql(Clusters.source(), dbs[0], PARTITIONED + """
+                CREATE TABLE feb (time timestamptz NOT NULL, v int NOT NULL);
+                CREATE INDEX ON feb (time);
+                INSERT INTO feb SELECT timestamptz '2025-02-01' + i * interval '1 hour', i FROM generate_series(0, 100) i;
+                """);
+        assertEquals(0, Cli.run(verb("migrate", args(dbs))).exit());
+        Clusters.runSql(Clusters.source(), dbs[0], """
+                ALTER TABLE p ATTACH PARTITION feb FOR VALUES FROM ('2025-02-01') TO ('2025-03-01');
+                INSERT INTO p VALUES ('2025-02-27', 1);
+                """);
+        Cli.Result r = Cli.run(verb("migrate", args(dbs, "--catch-up")));
+        assertEquals(0, r.exit(), r.all());
+        assertTrue(r.all().contains("\"public\".\"feb\"") && r.all().contains("attached"), r.all());
+        try (Connection s = Clusters.source().connect(dbs[0]); Connection t = Clusters.target().connect(dbs[1])) {
+            assertEquals("p", Pg.queryString(t, "SELECT inhparent::regclass::text FROM pg_inherits WHERE inhrelid = 'feb'::regclass"));
+            assertEquals(DbCompare.rowsAsText(s, "\"public\".\"p\""), DbCompare.rowsAsText(t, "\"public\".\"p\""));
+            assertEquals("0", Pg.queryString(t, "SELECT count(*) FROM pg_index WHERE NOT indisvalid"), "every index valid");
+        }
+        Clusters.runSql(Clusters.source(), dbs[0], "ALTER TABLE p DETACH PARTITION p_2025_01");
+        Cli.Result d = Cli.run(verb("migrate", args(dbs, "--catch-up")));
+        assertEquals(0, d.exit(), d.all());
+        assertTrue(d.all().contains("\"public\".\"p_2025_01\"") && d.all().contains("detached"), d.all());
+        try (Connection s = Clusters.source().connect(dbs[0]); Connection t = Clusters.target().connect(dbs[1])) {
+            assertEquals("0", Pg.queryString(t, "SELECT count(*) FROM pg_inherits WHERE inhrelid = 'p_2025_01'::regclass"));
+            assertEquals(DbCompare.rowsAsText(s, "\"public\".\"p\""), DbCompare.rowsAsText(t, "\"public\".\"p\""));
+        }
+        assertEqualData(dbs);
+    }
+
+    /**
      * Running a finished migration again (or dropping its serve job again) must not move the target's sequences back:
      * after the cutover the target's ids run ahead of the source's, and the next insert failed on its key (QA).
      */
