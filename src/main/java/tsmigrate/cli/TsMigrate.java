@@ -16,6 +16,7 @@ import tsmigrate.config.ConnInfo;
 import tsmigrate.config.JobConfig;
 import tsmigrate.config.JobFile;
 import tsmigrate.demo.Demo;
+import tsmigrate.plan.TableInfo;
 import tsmigrate.run.Migration;
 import tsmigrate.run.UserError;
 
@@ -82,19 +83,19 @@ public final class TsMigrate implements Callable<Integer> {
         Throwable cause = e instanceof Migration.MigrationFailed mf ? mf.getCause() : e;
         String step = e instanceof Migration.MigrationFailed mf ? mf.step : null;
         if (cause instanceof Migration.Interrupted) {
-            err.println(cause.getMessage());
+            err.println(TableInfo.printable(cause.getMessage()));
             err.flush();
             return INTERRUPTED;
         }
         if (cause instanceof UserError ue) {
-            err.println("error: " + ue.getMessage());
-            if (ue.hint() != null) err.println("what to do: " + ue.hint());
+            err.println("error: " + TableInfo.printable(ue.getMessage()));
+            if (ue.hint() != null) err.println("what to do: " + TableInfo.printable(ue.hint()));
             if (debug) ue.printStackTrace(err);
             err.flush();
             if (ue instanceof tsmigrate.run.Refusal) return REFUSED;
             return step == null || "preflight".equals(step) ? USAGE : FAILED;
         }
-        err.println("error: " + (step != null ? "step " + step + " failed: " : "") + cause.getMessage());
+        err.println("error: " + (step != null ? "step " + step + " failed: " : "") + TableInfo.printable(String.valueOf(cause.getMessage())));
         if (debug) cause.printStackTrace(err);
         else err.println("(run with --debug for the stack trace)");
         err.flush();

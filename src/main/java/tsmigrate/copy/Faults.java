@@ -37,6 +37,6 @@ public final class Faults {
     public static String firstLine(Throwable e) {
         String m = String.valueOf(e.getMessage());
         int nl = m.indexOf('\n');
-        return nl < 0 ? m : m.substring(0, nl);
+        return tsmigrate.plan.TableInfo.printable(nl < 0 ? m : m.substring(0, nl));
     }
 }

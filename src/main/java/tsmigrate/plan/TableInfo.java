@@ -58,10 +58,22 @@ public final class TableInfo {
     }
 
     public static String shown(String text) {
+        return escaped(text, false);
+    }
+
+    /**
+     * A message for the console or a log, whose lines stay lines: control characters other than newline and tab
+     * escaped, as shown() does (the server's own words repeat a name as it is: ESC [2J in one cleared the screen).
+     */
+    public static String printable(String text) {
+        return text == null ? null : escaped(text, true);
+    }
+
+    private static String escaped(String text, boolean keepLines) {
         StringBuilder out = null;
         for (int i = 0; i < text.length(); i++) {
             char ch = text.charAt(i);
-            boolean control = Character.isISOControl(ch) || ch == '\u2028' || ch == '\u2029';
+            boolean control = (Character.isISOControl(ch) || ch == '\u2028' || ch == '\u2029') && !(keepLines && (ch == '\n' || ch == '\t'));
             if (control && out == null) out = new StringBuilder(text.substring(0, i));
             if (out == null) continue;
             if (!control) out.append(ch);

@@ -159,7 +159,8 @@ public final class MigrationRun {
         return workDir.root().resolve(name);
     }
 
-    public void warn(String message) {
+    public void warn(String text) {
+        String message = tsmigrate.plan.TableInfo.printable(text);
         warnings.add(message);
         LOG.warn(message);
     }

@@ -207,6 +207,27 @@ class FaultsTest {
                 + " ERROR: new row for relation \"Orders Log\" violates check constraint \"nothing_fits\""), r.err());
     }
 
+    /**
+     * A name with a terminal escape (ESC [2J clears the screen) reaches the console escaped, also where the server's own
+     * message repeats it (QA: the chunk's name was escaped, the server's words after it were not).
+     */
+    @Test
+    void controlCharactersInServerMessagesAreEscaped() throws Exception {
+        String[] dbs = Clusters.newPair("failctl");
+        Clusters.runSql(Clusters.source(), dbs[0], "CREATE TABLE \"Log\u001b[2J\" (time timestamptz NOT NULL, v int);"
+                + " INSERT INTO \"Log\u001b[2J\" VALUES ('2025-01-01', 1);");
+        String[] common = {"--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
+                "--work-dir", work.toString(), "--workers", "1"};
+        Cli.Result schema = Cli.run(concat(new String[] {"migrate", "--steps", "pre-data"}, common));
+        assertEquals(0, schema.exit(), schema.all());
+        Clusters.runSql(Clusters.target(), dbs[1], "ALTER TABLE \"Log\u001b[2J\" ADD CONSTRAINT nothing_fits CHECK (v < 0)");
+        Cli.Result r = Cli.run(concat(new String[] {"migrate", "--steps", "data", "--exclude", "public.none\u0007"}, common));
+        assertEquals(tsmigrate.cli.TsMigrate.FAILED, r.exit(), r.all());
+        assertTrue(r.err().contains("relation \"Log\\u001b[2J\" violates"), r.err());
+        assertTrue(r.all().contains("'public.none\\u0007' matches no table"), r.all());
+        assertFalse(r.all().contains("\u001b") || r.all().contains("\u0007"), r.all());
+    }
+
     private static String[] concat(String[] a, String[] b) {
         String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
