@@ -68,6 +68,7 @@ public class Preflight {
             boolean restores = (run.runs("pre-data") && !(known && "done".equals(run.state.stepStatus(tgt, "pre-data"))))
                     || (run.runs("post-data") && !(known && "done".equals(run.state.stepStatus(tgt, "post-data"))));
             if (restores) checkRolesOnTarget(src, tgt);
+            if (run.runs("pre-data") && !(known && "done".equals(run.state.stepStatus(tgt, "pre-data")))) checkSchemasWritable(run, src, tgt);
             // The first write to the target: the state store, once every check has passed.
             run.state.create(tgt, run.cfg.source, run.cfg.chunkInterval);
             if (run.cfg.snapshot && (run.runs("data") || run.runs("pre-data"))) exportSnapshot(run);
@@ -263,6 +264,54 @@ public class Preflight {
                 + UserError.someOf(missing) + (missing.size() > 5 ? ", ..." : "") + ". pg_restore would fail on them.",
                 "Create them on the target first (CREATE ROLE ...; pg_dumpall --roles-only on the source shows how they are"
                         + " made), then run again.");
+    }
+
+    /** The source's schemas that hold objects pre-data restores (not an extension's), by name. */
+    private static final String SCHEMAS_WITH_OBJECTS = """
+            SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE %s AND (
+              EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'c')
+                      AND %s)
+              OR EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.pronamespace = n.oid AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                      WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'))
+              OR EXISTS (SELECT 1 FROM pg_catalog.pg_type t WHERE t.typnamespace = n.oid AND t.typtype IN ('d', 'e', 'r', 'm')
+                      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                      WHERE d.classid = 'pg_catalog.pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e')))
+            ORDER BY 1""";
+
+    /**
+     * pre-data creates the source's objects in schemas the target may already have (public, always): the target role
+     * needs CREATE there. PostgreSQL 15 gives it only to the database's owner in public, and pg_restore then failed on
+     * "permission denied for schema public", after the state was written.
+     */
+    private static void checkSchemasWritable(MigrationRun run, Connection src, Connection tgt) throws SQLException {
+        List<String> schemas = new ArrayList<>();
+        try (java.sql.Statement st = src.createStatement();
+             java.sql.ResultSet rs = st.executeQuery(String.format(SCHEMAS_WITH_OBJECTS, Pg.SYSTEM_SCHEMA_FILTER, Pg.NOT_EXTENSION_MEMBER))) {
+            while (rs.next()) schemas.add(rs.getString(1));
+        }
+        if (schemas.isEmpty()) return;
+        List<String> denied = new ArrayList<>();
+        try (java.sql.PreparedStatement ps = tgt.prepareStatement("SELECT n.nspname FROM pg_catalog.pg_namespace n"
+                + " WHERE n.nspname = ANY (CAST(? AS text[])) AND NOT pg_catalog.has_schema_privilege(n.oid, 'CREATE') ORDER BY 1")) {
+            ps.setArray(1, tgt.createArrayOf("text", schemas.toArray()));
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) denied.add(Pg.ident(rs.getString(1)));
+            }
+        }
+        if (denied.isEmpty()) return;
+        String role = Pg.ident(Pg.queryString(tgt, "SELECT current_user"));
+        String db = Pg.ident(Pg.queryString(tgt, "SELECT current_database()"));
+        // both at once, so that one round of grants is enough (without this one, the state store's creation names it)
+        boolean noSchemas = "false".equals(Pg.queryString(tgt, "SELECT pg_catalog.has_database_privilege(current_database(), 'CREATE')::text"));
+        List<String> grants = new ArrayList<>();
+        if (noSchemas) grants.add("GRANT CREATE ON DATABASE " + db + " TO " + role);
+        denied.stream().limit(5).forEach(n -> grants.add("GRANT CREATE ON SCHEMA " + n + " TO " + role));
+        throw new UserError("The target role " + role + " may not create objects in " + denied.size() + " schema(s) of the target that"
+                + " pre-data restores the source's objects into: " + UserError.someOf(denied) + (denied.size() > 5 ? ", ..." : "")
+                + (noSchemas ? "; nor create schemas in the database " + db + " (for the source's, and the one tsmigrate keeps its state in)" : "")
+                + ". Nothing was written.",
+                "Run on the target, as its owner: " + String.join("; ", grants) + (denied.size() > 5 ? "; ..." : "")
+                        + " (or migrate as the database's owner), then run again.");
     }
 
     /** A foreign key to a table whose rows are left out fails post-data, after every row was copied: refused first. */

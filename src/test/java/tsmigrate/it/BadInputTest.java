@@ -262,11 +262,42 @@ class BadInputTest {
         String target = "postgresql://no_create:nc-pw@127.0.0.1:" + Clusters.target().port() + "/" + dbs[1];
         Cli.Result r = Cli.run("migrate", "--source", Clusters.source().uri(dbs[0]), "--target", target, "--work-dir",
                 work.resolve("nc").toString());
-        assertClean(r, TsMigrate.USAGE, "cannot create the schema tsmigrate");
-        assertTrue(r.err().contains("GRANT CREATE ON DATABASE \"" + dbs[1] + "\" TO \"no_create\""), r.err());
+        assertClean(r, TsMigrate.USAGE, "nor create schemas in the database \"" + dbs[1] + "\"");
+        assertTrue(r.err().contains("GRANT CREATE ON DATABASE \"" + dbs[1] + "\" TO \"no_create\"; GRANT CREATE ON SCHEMA \"public\" TO \"no_create\""),
+                r.err());
+        // with CREATE on schema public: the state store's creation is what fails, and says so
+        Clusters.runSql(Clusters.target(), dbs[1], "GRANT CREATE ON SCHEMA public TO no_create");
+        Cli.Result again = Cli.run("migrate", "--source", Clusters.source().uri(dbs[0]), "--target", target, "--work-dir",
+                work.resolve("nc").toString());
+        assertClean(again, TsMigrate.USAGE, "cannot create the schema tsmigrate");
+        assertTrue(again.err().contains("GRANT CREATE ON DATABASE \"" + dbs[1] + "\" TO \"no_create\""), again.err());
         try (Connection t = Clusters.target().connect(dbs[1])) {
             assertEquals("0", tsmigrate.db.Pg.queryString(t, "SELECT count(*) FROM pg_namespace WHERE nspname = 'tsmigrate'"));
         }
+    }
+
+    /**
+     * A target role that may create schemas but not objects in the target's schema public (PostgreSQL 15's default for
+     * a role that does not own the database): told the GRANT before anything is written. It passed preflight, and
+     * pre-data then failed on "permission denied for schema public" after the state was made (QA).
+     */
+    @Test
+    void aTargetRoleWithoutCreateOnAnExistingSchemaIsToldWhatToGrant() throws Exception {
+        String[] dbs = Clusters.newPair("nocreatepublic");
+        Clusters.runSql(Clusters.source(), dbs[0], "CREATE TABLE m (t timestamptz NOT NULL); INSERT INTO m VALUES (now())");
+        Clusters.ensureRole(Clusters.target(), "no_public", "np-pw");
+        Clusters.runSql(Clusters.target(), dbs[1], "GRANT CREATE ON DATABASE \"" + dbs[1] + "\" TO no_public");
+        String target = "postgresql://no_public:np-pw@127.0.0.1:" + Clusters.target().port() + "/" + dbs[1];
+        String[] args = {"migrate", "--source", Clusters.source().uri(dbs[0]), "--target", target, "--work-dir", work.resolve("np").toString()};
+        Cli.Result r = Cli.run(args);
+        assertClean(r, TsMigrate.USAGE, "may not create objects in 1 schema(s) of the target");
+        assertTrue(r.err().contains("GRANT CREATE ON SCHEMA \"public\" TO \"no_public\""), r.err());
+        try (Connection t = Clusters.target().connect(dbs[1])) {
+            assertEquals("0", tsmigrate.db.Pg.queryString(t, "SELECT count(*) FROM pg_namespace WHERE nspname = 'tsmigrate'"));
+        }
+        Clusters.runSql(Clusters.target(), dbs[1], "GRANT CREATE ON SCHEMA public TO no_public");
+        Cli.Result ok = Cli.run(args);
+        assertEquals(0, ok.exit(), ok.all());
     }
 
     /** An exclude pattern that matches nothing is most likely misspelt, and the table it meant is copied: named (QA). */
