@@ -19,11 +19,29 @@ import tsmigrate.run.UserError;
 public class CatchUp {
     public void plan(MigrationRun run) throws Exception {
         try (Connection st = run.state.connect()) {
-            if (!"done".equals(run.state.stepStatus(st, "data"))) {
+            if (!run.state.dataFinishedOnce(st)) {
                 throw new UserError("There is no finished migration to catch up: the data step of this migration has not completed.",
                         "Run the same migrate command without --catch-up first (it resumes where it stopped).");
             }
         }
+        // One catch-up plans at a time, from the marks as saved: another one may have raised them since this run read them.
+        run.state.withLock("catch-up", () -> {
+            reloadPlan(run);
+            planAbove(run);
+            return null;
+        });
+    }
+
+    private static void reloadPlan(MigrationRun run) throws java.sql.SQLException {
+        run.getTables().clear();
+        run.getChunks().clear();
+        try (Connection st = run.state.connect()) {
+            run.state.loadPlan(st, run.workDir.root(), run.getTables(), run.getChunks());
+        }
+        Planner.markHypertables(run);
+    }
+
+    private static void planAbove(MigrationRun run) throws Exception {
         List<Chunk> added = new ArrayList<>();
         List<TableInfo> moved = new ArrayList<>();
         List<String> untimed = run.getTables().stream().filter(t -> t.timeColumn == null).map(TableInfo::shown).toList();
@@ -73,6 +91,11 @@ public class CatchUp {
             for (TableInfo t : moved) run.state.setHighWater(st, t);
             // the data step runs again for the new chunks
             try (PreparedStatement ps = st.prepareStatement("DELETE FROM tsmigrate.step WHERE migration = ? AND step IN ('data', 'analyze')")) {
+                ps.setString(1, run.state.migrationId);
+                ps.executeUpdate();
+            }
+            // the data step finished once: another catch-up, now or after this one was cut short, may run (dataFinishedOnce)
+            try (PreparedStatement ps = st.prepareStatement("UPDATE tsmigrate.migration SET caught_up = true WHERE id = ?")) {
                 ps.setString(1, run.state.migrationId);
                 ps.executeUpdate();
             }

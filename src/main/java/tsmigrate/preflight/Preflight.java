@@ -51,7 +51,7 @@ public class Preflight {
                 run.state.forget(tgt);
                 known = false;
             }
-            if (known && run.cfg.catchUp && !"done".equals(run.state.stepStatus(tgt, "data"))) {
+            if (known && run.cfg.catchUp && !run.state.dataFinishedOnce(tgt)) {
                 throw new UserError("There is no finished migration to catch up: the data step of this migration has not completed.",
                         "Run the same migrate command without --catch-up first (it resumes where it stopped).");
             }

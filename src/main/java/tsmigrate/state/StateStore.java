@@ -75,6 +75,7 @@ public final class StateStore implements AutoCloseable {
                 PRIMARY KEY (migration, table_no)
             );
             ALTER TABLE tsmigrate.source_table ADD COLUMN IF NOT EXISTS autovacuum_paused boolean NOT NULL DEFAULT false;
+            ALTER TABLE tsmigrate.migration ADD COLUMN IF NOT EXISTS caught_up boolean NOT NULL DEFAULT false;
             CREATE TABLE IF NOT EXISTS tsmigrate.chunk (
                 migration text NOT NULL,
                 table_no int NOT NULL,
@@ -256,6 +257,22 @@ public final class StateStore implements AutoCloseable {
     }
 
     // ---- steps ----
+
+    /**
+     * Whether the data step finished once: it is 'done', or a catch-up, which forgets it while its new chunks are
+     * copied, has begun (another catch-up may be running, or one was cut short). Read before the DDL has run on a
+     * state made by an older version: to_jsonb leaves out a column it lacks.
+     */
+    public boolean dataFinishedOnce(Connection c) throws SQLException {
+        if ("done".equals(stepStatus(c, "data"))) return true;
+        try (PreparedStatement ps = c.prepareStatement("SELECT coalesce((pg_catalog.to_jsonb(m) ->> 'caught_up')::boolean, false)"
+                + " FROM tsmigrate.migration m WHERE id = ?")) {
+            ps.setString(1, migrationId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getBoolean(1);
+            }
+        }
+    }
 
     public String stepStatus(Connection c, String step) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT status FROM tsmigrate.step WHERE migration = ? AND step = ?")) {

@@ -50,4 +50,32 @@ class ConcurrentRunsTest {
             assertEquals("0", Pg.queryString(t, "SELECT count(*) FROM tsmigrate.chunk WHERE claimed_by IS NOT NULL"));
         }
     }
+
+    /**
+     * Two catch-ups at once (two cron jobs, say): the second took the first's deleted data step for a migration never
+     * finished and failed, and status kept its failure (QA). They share the work now, and each row comes once.
+     */
+    @Test
+    void twoCatchUpsAtOnceShareTheWork() throws Exception {
+        String[] dbs = Clusters.newPair("two_catchups");
+        Clusters.runSql(Clusters.source(), dbs[0], "CREATE TABLE m (time timestamptz NOT NULL, v int);"
+                + " INSERT INTO m SELECT timestamptz '2025-01-01' + i * interval '1 minute', i FROM generate_series(0, 2879) i;"
+                + " CREATE INDEX ON m (time)");
+        Cli.Result first = Cli.run(args(dbs, "a"));
+        assertEquals(0, first.exit(), first.all());
+        Clusters.runSql(Clusters.source(), dbs[0], "INSERT INTO m SELECT timestamptz '2025-01-03' + i * interval '1 minute', i FROM generate_series(0, 99) i");
+        String[] catchUpA = java.util.stream.Stream.concat(java.util.Arrays.stream(args(dbs, "a")), java.util.stream.Stream.of("--catch-up"))
+                .toArray(String[]::new);
+        String[] catchUpB = java.util.stream.Stream.concat(java.util.Arrays.stream(args(dbs, "b")), java.util.stream.Stream.of("--catch-up"))
+                .toArray(String[]::new);
+        CompletableFuture<Integer> a = SlowLoads.startAndAwaitClaim(dbs[1], catchUpA);
+        Clusters.runSql(Clusters.source(), dbs[0], "INSERT INTO m SELECT timestamptz '2025-01-04' + i * interval '1 minute', i FROM generate_series(0, 49) i");
+        Cli.Result b = Cli.run(catchUpB);
+        assertEquals(0, b.exit(), b.all());
+        assertEquals(0, a.get(3, TimeUnit.MINUTES), "the first catch-up");
+        try (Connection s = Clusters.source().connect(dbs[0]); Connection t = Clusters.target().connect(dbs[1])) {
+            assertEquals(DbCompare.rowsAsText(s, "\"public\".\"m\""), DbCompare.rowsAsText(t, "\"public\".\"m\""), "every row once");
+            assertEquals("done", Pg.queryString(t, "SELECT status FROM tsmigrate.step WHERE step = 'data'"));
+        }
+    }
 }
