@@ -100,6 +100,9 @@ public final class StateStore implements AutoCloseable {
                 PRIMARY KEY (migration, table_no, chunk_no),
                 FOREIGN KEY (migration, table_no) REFERENCES tsmigrate.source_table ON DELETE CASCADE
             );
+            -- a claim reads the chunks left to copy and those claimed, not the whole plan (it did: n^2 reads for n chunks)
+            CREATE INDEX IF NOT EXISTS chunk_to_copy ON tsmigrate.chunk (migration, chunk_no, table_no) WHERE state IN ('planned', 'exported');
+            CREATE INDEX IF NOT EXISTS chunk_claimed ON tsmigrate.chunk (migration, claimed_by) WHERE claimed_by IS NOT NULL;
             CREATE TABLE IF NOT EXISTS tsmigrate.large_object (
                 migration text NOT NULL REFERENCES tsmigrate.migration ON DELETE CASCADE,
                 lo_oid oid NOT NULL,
