@@ -37,6 +37,8 @@ public class Planner {
     private static final Logger LOG = LoggerFactory.getLogger(Planner.class);
     /** Beyond this many ranges per table the interval is widened: empty ranges cost a query each. */
     static final int MAX_CHUNKS_PER_TABLE = 5000;
+    /** Below this size (the table's main fork) a table is one chunk when --chunk-interval is not given. */
+    static final long SMALL_TABLE_BYTES = 8L << 20;
 
     /**
      * Plans once per migration (the first instance to get here), saves the plan in the state store, then
@@ -787,7 +789,10 @@ public class Planner {
         String interval = type.equals("date") ? wholeDays(c, run.cfg.chunkInterval) : run.cfg.chunkInterval;
         long widen = 1;
         List<String> bounds;
-        if (min == null) {
+        // A small table is one chunk (its NULL times too), unless the interval was asked for: each chunk costs a claim,
+        // a transaction on each side and state writes (~5 ms on two cores), more than a few MiB take to copy.
+        boolean whole = !run.cfg.chunkIntervalGiven && t.bytes < SMALL_TABLE_BYTES;
+        if (min == null || whole) {
             bounds = List.of();
         } else if (indexed) {
             // index probes skip the empty stretches; more non-empty intervals than the limit: wider ones, as wide as
@@ -816,13 +821,19 @@ public class Planner {
         t.timeColumn = col;
         t.timeType = type;
         t.highWater = max;
-        t.split = "by " + col + " (" + type + "), " + (widen == 1 ? interval : widen + " x " + interval)
-                + " ranges" + (min == null ? " (no finite values)" : " from " + min + " to " + max);
+        t.split = "by " + col + " (" + type + "), " + (whole ? "one range (under " + SMALL_TABLE_BYTES / (1 << 20) + " MiB)"
+                : (widen == 1 ? interval : widen + " x " + interval) + " ranges") + (min == null ? " (no finite values)" : " from " + min + " to " + max);
         List<String[]> ranges = new ArrayList<>();
         String cast = " AS " + type + ")";
         // Rows above the high-water mark are left to --catch-up, so a row written during the copy is
         // copied once, by one or the other; +infinity stays with the bulk copy.
         String upTo = max == null ? "" : " AND (" + qc + " <= CAST(" + Pg.literal(max) + cast + " OR " + qc + " = " + hi + ")";
+        if (whole) {
+            // the rows a catch-up would take (above the mark) stay out, as in any time split
+            ranges.add(new String[] {max == null ? null : "(" + qc + " IS NULL OR " + qc + " <= CAST(" + Pg.literal(max) + cast + " OR " + qc + " = " + hi + ")",
+                    max == null ? "all rows" : "all rows up to " + col + " " + max});
+            return ranges;
+        }
         if (bounds.isEmpty()) {
             ranges.add(new String[] {qc + " IS NOT NULL" + upTo, "all non-NULL " + col + (max == null ? "" : " up to " + max)});
         } else {

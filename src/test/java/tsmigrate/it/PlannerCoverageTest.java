@@ -93,11 +93,13 @@ class PlannerCoverageTest {
         cfg.target = ConnInfo.parse("target", Clusters.target().uri(target));
         cfg.workDir = work;
         cfg.chunkInterval = interval;
+        cfg.chunkIntervalGiven = interval != null;
+        if (interval == null) cfg.chunkInterval = new JobConfig().chunkInterval; // the default, not asked for
         cfg.splitRows = splitRows;
         MigrationRun run = new MigrationRun(cfg);
         run.workDir.prepare();
         try (Connection c = run.state.connect()) {
-            run.state.create(c, cfg.source, interval);
+            run.state.create(c, cfg.source, cfg.chunkInterval);
         }
         new Planner().plan(run);
         return run.getChunks();
@@ -130,6 +132,30 @@ class PlannerCoverageTest {
         assertCovered(chunks, "ts");
         assertCovered(chunks, "d");
         assertCovered(chunks, "only_nulls");
+    }
+
+    /**
+     * Without --chunk-interval, a table under 8 MiB is one chunk, NULL and infinite times included: a 2,000-table
+     * migration of small tables made 4,000 chunks, each costing more than its rows. Asked for, the interval splits it.
+     */
+    @Test
+    void aSmallTableIsOneChunkUnlessAnIntervalIsAskedFor() throws Exception {
+        List<Chunk> chunks = plan(null, 1_000_000);
+        for (String table : List.of("ts", "d", "only_nulls", "sentinel", "bc")) {
+            List<Chunk> mine = chunks.stream().filter(c -> c.table.name.equals(table)).toList();
+            assertEquals(1, mine.size(), table + ": " + ranges(mine));
+            assertCovered(chunks, table);
+        }
+        Chunk ts = chunks.stream().filter(c -> c.table.name.equals("ts")).findFirst().orElseThrow();
+        try (Connection c = Clusters.source().connect(db)) {
+            // the mark a catch-up starts from, and a row above it, which the chunk leaves to catch-up
+            assertEquals(Pg.queryString(c, "SELECT max(t) = CAST(" + Pg.literal(ts.table.highWater) + " AS timestamptz) FROM ts WHERE t < 'infinity'"), "t");
+            Pg.exec(c, "BEGIN; INSERT INTO ts VALUES (CAST(" + Pg.literal(ts.table.highWater) + " AS timestamptz) + interval '1 second', -9)");
+            assertEquals("0", Pg.queryString(c, "SELECT count(*) FROM (" + ts.selectSql() + ") s WHERE v = -9"));
+            Pg.exec(c, "ROLLBACK");
+        }
+        List<Chunk> asked = plan("1 day", 1_000_000);
+        assertTrue(asked.stream().filter(c -> c.table.name.equals("ts")).count() > 50);
     }
 
     @Test
