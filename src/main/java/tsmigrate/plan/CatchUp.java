@@ -44,17 +44,16 @@ public class CatchUp {
     private static void planAbove(MigrationRun run) throws Exception {
         List<Chunk> added = new ArrayList<>();
         List<TableInfo> moved = new ArrayList<>();
-        List<String> untimed = run.getTables().stream().filter(t -> t.timeColumn == null).map(TableInfo::shown).toList();
-        if (!untimed.isEmpty()) {
-            run.warn("catch-up: " + untimed.size() + " table(s) have no time column, so rows written to them since are not caught up: "
-                    + UserError.someOf(untimed) + (untimed.size() > 5 ? ", ..." : ""));
-        }
+        List<String> untimed = new ArrayList<>();
         Connection src = run.snapshotHolder != null ? run.snapshotHolder : Pg.connect("source", run.cfg.source);
         try {
             for (TableInfo t : run.getTables()) {
-                if (t.timeColumn == null) continue;
                 if (!Pg.exists(src, t.qualified())) {
                     continue; // dropped on the source since (a partition past its retention): named by the plan step's warning
+                }
+                if (t.timeColumn == null) {
+                    untimed.add(t.shown());
+                    continue;
                 }
                 String qc = Pg.ident(t.timeColumn);
                 String cast = " AS " + t.timeType + ")";
@@ -84,6 +83,10 @@ public class CatchUp {
             }
         } finally {
             if (src != run.snapshotHolder) Pg.closeQuietly(src);
+        }
+        if (!untimed.isEmpty()) {
+            run.warn("catch-up: " + untimed.size() + " table(s) have no time column, so rows written to them since are not caught up: "
+                    + UserError.someOf(untimed) + (untimed.size() > 5 ? ", ..." : ""));
         }
         try (Connection st = run.state.connect()) {
             st.setAutoCommit(false);

@@ -82,7 +82,7 @@ public class Planner {
             checkSelectionUnchanged(run, now, fresh, dropped);
             boolean grew = addNewPartitions(run, fresh);
             boolean marked = markDropped(run, dropped);
-            followPartitionChanges(run, now);
+            followPartitionChanges(run, now, dropped);
             if (grew || marked) {
                 // reloaded whole: another instance may have added some of them
                 run.getTables().clear();
@@ -91,8 +91,8 @@ public class Planner {
                     run.state.loadPlan(st, run.workDir.root(), run.getTables(), run.getChunks());
                 }
             }
+            warnDropped(run, dropped);
         }
-        if (!planned) warnDropped(run);
         markHypertables(run);
         PlanFile.write(run, run.path("plan.yaml"));
         long done = run.getChunks().stream().filter(ch -> !List.of("planned", "exported", "gone").contains(ch.state)).count();
@@ -207,90 +207,83 @@ public class Planner {
         return n > 0;
     }
 
-    /** Named on every run: the target keeps the rows of theirs that were copied, and nothing more can come. */
-    private static void warnDropped(MigrationRun run) {
-        Map<TableInfo, Long> gone = new java.util.LinkedHashMap<>();
-        for (Chunk ch : run.getChunks()) if (ch.state.equals("gone")) gone.merge(ch.table, 1L, Long::sum);
-        if (gone.isEmpty()) return;
-        long chunks = gone.values().stream().mapToLong(Long::longValue).sum();
-        run.warn("plan: " + gone.size() + " table(s) of the plan were dropped on the source before " + chunks + " chunk(s) of theirs were"
-                + " copied; those chunks are skipped, and the target keeps the rows copied before: "
-                + names(gone.keySet().stream().map(TableInfo::qualified).toList()));
+    /**
+     * Named on every run: the target keeps the rows of theirs that were copied, and nothing more can come. (By the names
+     * of the plan: a table renamed on the source looks dropped, and the new name is refused as a table the plan lacks.)
+     */
+    private static void warnDropped(MigrationRun run, List<TableInfo> dropped) {
+        if (dropped.isEmpty()) return;
+        Set<String> names = new java.util.HashSet<>();
+        for (TableInfo t : dropped) names.add(t.qualified());
+        long chunks = run.getChunks().stream().filter(ch -> ch.state.equals("gone") && names.contains(ch.table.qualified())).count();
+        run.warn("plan: " + dropped.size() + " table(s) of the plan are no longer on the source (dropped, or renamed)"
+                + (chunks > 0 ? "; " + chunks + " chunk(s) of theirs not copied before are skipped" : "")
+                + "; the target keeps the rows copied: " + names(dropped.stream().map(TableInfo::qualified).toList()));
     }
 
     /**
-     * Tables of the plan attached to a partitioned table on the source since the plan, or detached, or moved to another
-     * parent: the target's are attached and detached the same way (the rows of one attached there only would be
-     * missing from its parent on the target, while verify, which compares each table, passes). In one transaction.
+     * Where a table of the plan, or a partitioned table above one, hangs on the source (its parent and bound) and where it
+     * hangs on the target differ (attached, detached, moved or re-bounded since the plan; or dropped on the source): the
+     * target's is detached and attached the same way, in one transaction. The rows of a table attached on the source only
+     * were missing from its parent on the target, while verify, which compares each table, passed; a partition the source
+     * dropped stays on the target with the rows copied before, detached like the source's (its parent's keys, rebuilt by
+     * a later post-data from the source, would not cover it).
      */
-    private void followPartitionChanges(MigrationRun run, List<TableInfo> now) throws Exception {
+    private void followPartitionChanges(MigrationRun run, List<TableInfo> now, List<TableInfo> dropped) throws Exception {
         Set<String> planned = new java.util.HashSet<>();
         for (TableInfo t : run.getTables()) planned.add(t.qualified());
-        List<TableInfo> tables = now.stream().filter(t -> planned.contains(t.qualified())).toList();
-        if (tables.isEmpty() || changedParents(run, tables).isEmpty()) return;
+        Set<String> names = new LinkedHashSet<>();
+        for (TableInfo t : now) {
+            if (!planned.contains(t.qualified())) continue;
+            names.add(t.qualified());
+            for (String[] a : t.ancestors) names.add(Pg.qualified(a[0], a[1]));
+        }
+        for (TableInfo t : dropped) names.add(t.qualified());
+        if (names.isEmpty() || partitionChanges(run, names).isEmpty()) return;
         run.state.withLock("plan-additions", () -> {
-            Map<TableInfo, String[]> changed = changedParents(run, tables); // again: another instance may have done it
+            Map<String, Placement[]> changed = partitionChanges(run, names); // again: another instance may have done it
             if (changed.isEmpty()) return null;
-            Map<TableInfo, String> bounds = new java.util.HashMap<>();
-            onSource(run, c -> {
-                try (PreparedStatement ps = c.prepareStatement("SELECT pg_catalog.pg_get_expr(relpartbound, oid) FROM pg_catalog.pg_class"
-                        + " WHERE oid = pg_catalog.to_regclass(?)")) {
-                    for (var e : changed.entrySet()) {
-                        if (e.getValue()[1] == null) continue;
-                        ps.setString(1, e.getKey().qualified());
-                        try (ResultSet rs = ps.executeQuery()) {
-                            if (rs.next() && rs.getString(1) != null) bounds.put(e.getKey(), rs.getString(1));
-                        }
-                    }
-                }
-                return null;
-            });
             List<String> attached = new ArrayList<>();
             List<String> detached = new ArrayList<>();
-            try (Connection tgt = Pg.connect("target", run.cfg.target)) {
+            try (Connection tgt = Pg.connect("target", run.cfg.target); MigrationRun.OnStop stop = run.cancelOnStop(tgt)) {
                 tgt.setAutoCommit(false);
                 for (var e : changed.entrySet()) {
-                    TableInfo t = e.getKey();
-                    String after = e.getValue()[1];
-                    if (after != null && !Pg.exists(tgt, after)) {
-                        throw new tsmigrate.run.Refusal(t.shown() + " is a partition of " + TableInfo.shown(after) + " on the source since the"
-                                + " plan, and the target has no " + TableInfo.shown(after) + "; this run copied nothing.",
-                                "Create " + TableInfo.shown(after) + " on the target as on the source and attach " + t.shown()
-                                        + " to it (ALTER TABLE ... ATTACH PARTITION ... " + bounds.getOrDefault(t, "FOR VALUES ...")
-                                        + "), then run again.");
-                    }
-                    if (after != null && bounds.get(t) == null) {
-                        throw new StepFailure("plan: cannot read the partition bound of " + t.shown() + " on the source");
+                    Placement source = e.getValue()[0];
+                    if (source.parent() != null && !Pg.exists(tgt, source.parent())) {
+                        throw new tsmigrate.run.Refusal(TableInfo.shown(e.getKey()) + " is a partition of " + TableInfo.shown(source.parent())
+                                + " on the source since the plan, and the target has no " + TableInfo.shown(source.parent()) + "; this run copied nothing.",
+                                "Create " + TableInfo.shown(source.parent()) + " on the target as on the source (without its partitions), then run"
+                                        + " again: the run attaches " + TableInfo.shown(e.getKey()) + " to it.");
                     }
                 }
                 // detached first: a table may move to a range another one left
                 for (var e : changed.entrySet()) {
-                    if (e.getValue()[0] == null) continue;
-                    TableInfo t = e.getKey();
-                    alterPartition(tgt, "ALTER TABLE " + e.getValue()[0] + " DETACH PARTITION " + t.qualified(),
-                            "detach " + t.shown() + " from " + TableInfo.shown(e.getValue()[0]));
-                    detached.add(t.qualified() + " (from " + TableInfo.shown(e.getValue()[0]) + ")");
+                    Placement target = e.getValue()[1];
+                    if (target.parent() == null) continue;
+                    alterPartition(tgt, "ALTER TABLE " + target.parent() + " DETACH PARTITION " + e.getKey(),
+                            "detach " + TableInfo.shown(e.getKey()) + " from " + TableInfo.shown(target.parent()));
+                    detached.add(e.getKey() + " (from " + TableInfo.shown(target.parent()) + ")");
                 }
                 for (var e : changed.entrySet()) {
-                    if (e.getValue()[1] == null) continue;
-                    TableInfo t = e.getKey();
+                    Placement source = e.getValue()[0];
+                    if (source.parent() == null) continue;
                     // the bound as the source's server writes it (as pg_dump does): FOR VALUES ... or DEFAULT
-                    alterPartition(tgt, "ALTER TABLE " + e.getValue()[1] + " ATTACH PARTITION " + t.qualified() + " " + bounds.get(t),
-                            "attach " + t.shown() + " to " + TableInfo.shown(e.getValue()[1]));
-                    attached.add(t.qualified() + " (to " + TableInfo.shown(e.getValue()[1]) + ")");
+                    alterPartition(tgt, "ALTER TABLE " + source.parent() + " ATTACH PARTITION " + e.getKey() + " " + source.bound(),
+                            "attach " + TableInfo.shown(e.getKey()) + " to " + TableInfo.shown(source.parent()) + " " + source.bound());
+                    attached.add(e.getKey() + " (to " + TableInfo.shown(source.parent()) + " " + source.bound() + ")");
                 }
                 tgt.commit();
             }
             try (Connection st = run.state.connect()) {
                 run.state.forgetStep(st, "analyze"); // the parents' statistics change
             }
-            if (!attached.isEmpty()) {
-                run.warn("plan: " + attached.size() + " table(s) attached as partitions on the source since the plan are attached on the"
-                        + " target too: " + names(attached));
-            }
             if (!detached.isEmpty()) {
-                run.warn("plan: " + detached.size() + " partition(s) detached on the source since the plan are detached on the target too: "
-                        + names(detached));
+                run.warn("plan: " + detached.size() + " partition(s) detached (or dropped, or moved) on the source since the plan are detached on the"
+                        + " target too, which keeps their rows: " + names(detached));
+            }
+            if (!attached.isEmpty()) {
+                run.warn("plan: " + attached.size() + " table(s) attached as partitions on the source since the plan, or given another bound,"
+                        + " are attached so on the target too: " + names(attached));
             }
             return null;
         });
@@ -304,27 +297,71 @@ public class Planner {
         }
     }
 
-    /** Tables whose parent on the target is not the one on the source: {target's parent or null, source's or null}. */
-    private static Map<TableInfo, String[]> changedParents(MigrationRun run, List<TableInfo> tables) throws SQLException {
-        Map<String, String> onTarget = new java.util.HashMap<>();
+    /** A relation's place: its partitioned parent (quoted) and its bound, both null for one that is no partition. */
+    private record Placement(String parent, String bound) {
+    }
+
+    /**
+     * The relations among {@code names} placed differently on the two sides: {source's, target's}. One missing on the
+     * source is no partition there; one missing on the target is skipped (pre-data or the new partitions make tables),
+     * and so is a hypertable of the target, which is no partition.
+     */
+    private static Map<String, Placement[]> partitionChanges(MigrationRun run, Set<String> names) throws SQLException {
+        Map<String, Placement> onTarget;
         Set<String> hypertablesOnTarget;
-        try (Connection tgt = Pg.connect("target", run.cfg.target); PreparedStatement ps = tgt.prepareStatement(
-                "SELECT u.t, pn.nspname, pc.relname FROM unnest(CAST(? AS text[])) u (t)"
-                        + " JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(u.t) AND c.relispartition"
-                        + " JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.oid JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent"
-                        + " JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace")) {
-            ps.setArray(1, tgt.createArrayOf("text", tables.stream().map(TableInfo::qualified).toArray()));
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) onTarget.put(rs.getString(1), Pg.qualified(rs.getString(2), rs.getString(3)));
+        Set<String> all = new LinkedHashSet<>(names);
+        try (Connection tgt = Pg.connect("target", run.cfg.target)) {
+            // the target's partitioned tables above them too: one the source no longer has between them is detached
+            try (PreparedStatement ps = tgt.prepareStatement("SELECT n.nspname, c.relname FROM unnest(CAST(? AS text[])) u (t)"
+                    + " CROSS JOIN LATERAL pg_catalog.pg_partition_ancestors(pg_catalog.to_regclass(u.t)) a (rel)"
+                    + " JOIN pg_catalog.pg_class c ON c.oid = a.rel JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                    + " WHERE pg_catalog.to_regclass(u.t) IS NOT NULL")) {
+                ps.setArray(1, tgt.createArrayOf("text", names.toArray()));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) all.add(Pg.qualified(rs.getString(1), rs.getString(2)));
+                }
             }
-            hypertablesOnTarget = hypertables(tgt);
+            onTarget = placements(tgt, all);
+            hypertablesOnTarget = new java.util.HashSet<>();
+            Set<String> keys = hypertables(tgt);
+            if (!keys.isEmpty()) {
+                try (PreparedStatement ps = tgt.prepareStatement("SELECT u.t FROM unnest(CAST(? AS text[])) u (t)"
+                        + " JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(u.t) JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                        + " WHERE n.nspname || '.' || c.relname = ANY (CAST(? AS text[]))")) {
+                    ps.setArray(1, tgt.createArrayOf("text", all.toArray()));
+                    ps.setArray(2, tgt.createArrayOf("text", keys.toArray()));
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) hypertablesOnTarget.add(rs.getString(1));
+                    }
+                }
+            }
         }
-        Map<TableInfo, String[]> out = new java.util.LinkedHashMap<>();
-        for (TableInfo t : tables) {
-            if (hypertablesOnTarget.contains(t.key())) continue; // a hypertable is no partition
-            String source = t.ancestors.isEmpty() ? null : Pg.qualified(t.ancestors.get(0)[0], t.ancestors.get(0)[1]);
-            String target = onTarget.get(t.qualified());
-            if (!java.util.Objects.equals(source, target)) out.put(t, new String[] {target, source});
+        Map<String, Placement> onSource = onSource(run, c -> placements(c, all));
+        Map<String, Placement[]> out = new LinkedHashMap<>();
+        for (String r : all) {
+            Placement t = onTarget.get(r);
+            if (t == null || hypertablesOnTarget.contains(r)) continue;
+            Placement s = onSource.getOrDefault(r, new Placement(null, null));
+            if (!s.equals(t)) out.put(r, new Placement[] {s, t});
+        }
+        return out;
+    }
+
+    /** The placement of each of the relations that exists, by its quoted name as given. */
+    private static Map<String, Placement> placements(Connection c, Set<String> names) throws SQLException {
+        Map<String, Placement> out = new java.util.HashMap<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT u.t, pn.nspname, pc.relname, CASE WHEN c.relispartition"
+                + " THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END"
+                + " FROM unnest(CAST(? AS text[])) u (t) JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(u.t)"
+                + " LEFT JOIN pg_catalog.pg_inherits i ON c.relispartition AND i.inhrelid = c.oid"
+                + " LEFT JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent LEFT JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace")) {
+            ps.setArray(1, c.createArrayOf("text", names.toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.put(rs.getString(1), new Placement(rs.getString(2) == null ? null : Pg.qualified(rs.getString(2), rs.getString(3)),
+                            rs.getString(4)));
+                }
+            }
         }
         return out;
     }

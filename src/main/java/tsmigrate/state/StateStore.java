@@ -501,11 +501,11 @@ public final class StateStore implements AutoCloseable {
         return out;
     }
 
-    /** The chunks that are copied (loaded or verified), as table_no << 32 | chunk_no. */
+    /** The chunks that are copied (loaded or verified), or never will be (gone), as table_no << 32 | chunk_no: their files are of no use. */
     public java.util.Set<Long> copiedChunks(Connection c) throws SQLException {
         java.util.Set<Long> out = new java.util.HashSet<>();
         try (PreparedStatement ps = c.prepareStatement("SELECT table_no, chunk_no FROM tsmigrate.chunk WHERE migration = ?"
-                + " AND state IN ('loaded', 'verified', 'mismatch')")) {
+                + " AND state IN ('loaded', 'verified', 'mismatch', 'gone')")) {
             ps.setString(1, migrationId);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) out.add(((long) rs.getInt(1) << 32) | rs.getInt(2));
@@ -525,11 +525,11 @@ public final class StateStore implements AutoCloseable {
 
     /**
      * The chunks of a table dropped on the source not copied yet: state 'gone', which no worker claims and verify
-     * skips. Returns how many. A chunk exported here keeps its file and state: it still loads.
+     * skips. Returns how many. Exported ones too: their load needs the source's column types (the format).
      */
     public int markGone(Connection c, int tableNo) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.chunk SET state = 'gone', claimed_by = NULL, updated_at = now()"
-                + " WHERE migration = ? AND table_no = ? AND state = 'planned'")) {
+                + " WHERE migration = ? AND table_no = ? AND state IN ('planned', 'exported')")) {
             ps.setString(1, migrationId);
             ps.setInt(2, tableNo);
             return ps.executeUpdate();
