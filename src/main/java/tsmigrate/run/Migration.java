@@ -135,7 +135,8 @@ public final class Migration {
                     // terminal also reaches pg_dump and pg_restore, which may exit with an error before we stop them.
                     if (cause instanceof Interrupted || run.stopping) {
                         recordEnd(run, step, "stopped on request");
-                        LOG.warn("step {}: stopped on request", step == null ? "?" : step);
+                        if (step == null) LOG.warn("stopped on request, between two steps");
+                        else LOG.warn("step {}: stopped on request", step);
                         LOG.debug("step {} ended with: {}", step, cause.toString());
                         writeReport(run, System.currentTimeMillis() - t0);
                         throw cause instanceof Interrupted stop ? stop : new Interrupted();

@@ -69,6 +69,10 @@ public final class VerifyAll {
             v.end(run);
         } catch (StepFailure e) {
             System.out.println("verify: " + e.getMessage());
+            // status shows the step as this check left it, beside the chunks it marked
+            try (Connection c = run.state.connect()) {
+                run.state.stepFailed(c, "verify", e.getMessage());
+            }
             return false;
         }
         long objectsNotCopied = v.largeObjectsNotCopied();

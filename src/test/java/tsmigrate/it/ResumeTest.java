@@ -114,6 +114,8 @@ class ResumeTest {
                 && r.out().contains("target 1439 rows"), r.out());
         Cli.Result status = Cli.run(verb("status", args(dbs)));
         assertTrue(status.out().contains("1 MISMATCH"), status.out());
+        // the verify step as the verb left it (it stayed 'done' beside the mismatch)
+        assertTrue(status.out().lines().anyMatch(l -> l.strip().startsWith("verify") && l.contains("failed")), status.out());
     }
 
     @Test
