@@ -241,13 +241,35 @@ public class Preflight {
               UNION SELECT a.grantee FROM pg_catalog.pg_foreign_data_wrapper w, pg_catalog.aclexplode(w.fdwacl) a WHERE a.grantee <> w.fdwowner
               UNION SELECT a.grantee FROM pg_catalog.pg_foreign_server v, pg_catalog.aclexplode(v.srvacl) a WHERE a.grantee <> v.srvowner
               UNION SELECT a.grantee FROM pg_catalog.pg_language l, pg_catalog.aclexplode(l.lanacl) a WHERE a.grantee <> l.lanowner
-              UNION SELECT m.umuser FROM pg_catalog.pg_user_mappings m)
+              UNION SELECT m.umuser FROM pg_catalog.pg_user_mappings m
+              -- an owner whose own privileges differ from an owner's default: pg_dump revokes and grants them by name
+              UNION SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.oid IN (SELECT oid FROM user_ns) AND %s
+              UNION SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.relnamespace IN (SELECT oid FROM user_ns) AND %s
+              UNION SELECT p.proowner FROM pg_catalog.pg_proc p WHERE p.pronamespace IN (SELECT oid FROM user_ns) AND %s
+              UNION SELECT t.typowner FROM pg_catalog.pg_type t WHERE t.typnamespace IN (SELECT oid FROM user_ns) AND %s
+              UNION SELECT l.lomowner FROM pg_catalog.pg_largeobject_metadata l WHERE %s)
             SELECT DISTINCT r.rolname FROM named JOIN pg_catalog.pg_roles r ON r.oid = named.r ORDER BY 1""";
+
+    /** The query: ROLES_NAMED for the source's user schemas. */
+    static String rolesNamed() {
+        return String.format(ROLES_NAMED, Pg.SYSTEM_SCHEMA_FILTER, ownPrivilegesChanged("n.nspacl", "n.nspowner", "'n'"),
+                ownPrivilegesChanged("c.relacl", "c.relowner", "CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END"),
+                ownPrivilegesChanged("p.proacl", "p.proowner", "'f'"), ownPrivilegesChanged("t.typacl", "t.typowner", "'T'"),
+                ownPrivilegesChanged("l.lomacl", "l.lomowner", "'L'"));
+    }
+
+    /** The owner's privileges (with their grant options) in an object's ACL differ from those an owner has by default. */
+    private static String ownPrivilegesChanged(String acl, String owner, String kind) {
+        String own = "(SELECT pg_catalog.array_agg(a.privilege_type || a.is_grantable::text ORDER BY a.privilege_type || a.is_grantable::text)"
+                + " FROM pg_catalog.aclexplode(%s) a WHERE a.grantee = " + owner + ")";
+        return acl + " IS NOT NULL AND " + String.format(own, acl) + " IS DISTINCT FROM "
+                + String.format(own, "pg_catalog.acldefault(CAST(" + kind + " AS \"char\"), " + owner + ")");
+    }
 
     private static void checkRolesOnTarget(Connection src, Connection tgt) throws SQLException {
         List<String> named = new ArrayList<>();
         try (java.sql.Statement st = src.createStatement();
-             java.sql.ResultSet rs = st.executeQuery(String.format(ROLES_NAMED, Pg.SYSTEM_SCHEMA_FILTER))) {
+             java.sql.ResultSet rs = st.executeQuery(rolesNamed())) {
             while (rs.next()) named.add(rs.getString(1));
         }
         if (named.isEmpty()) return;

@@ -415,6 +415,27 @@ class BadInputTest {
         assertEquals(0, again.exit(), again.all());
     }
 
+    /**
+     * An owner whose own privileges were changed (an append-only audit table: REVOKE DELETE from its owner) is named by
+     * pg_dump's REVOKE and GRANT, so the target needs it too: pre-data failed on it after the state was made (QA).
+     */
+    @Test
+    void anOwnerWhoseOwnPrivilegesWereChangedIsNeededToo() throws Exception {
+        String[] dbs = Clusters.newPair("ownerrevoked");
+        Clusters.ensureRole(Clusters.source(), "owner_revoked_src", null);
+        Clusters.runSql(Clusters.source(), dbs[0], "CREATE TABLE audit (id int); INSERT INTO audit VALUES (1);"
+                + " ALTER TABLE audit OWNER TO owner_revoked_src; REVOKE DELETE, UPDATE ON audit FROM owner_revoked_src;"
+                + " CREATE TABLE plain (id int); ALTER TABLE plain OWNER TO owner_revoked_src; GRANT SELECT ON plain TO PUBLIC");
+        String[] args = {"migrate", "--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
+                "--work-dir", work.resolve("ownerrevoked").toString()};
+        Cli.Result r = Cli.run(args);
+        assertClean(r, TsMigrate.USAGE, "name 1 role(s) that the target lacks: \"owner_revoked_src\"");
+        assertEquals(0, userTables(dbs[1]));
+        Clusters.ensureRole(Clusters.target(), "owner_revoked_src", null);
+        Cli.Result again = Cli.run(args);
+        assertEquals(0, again.exit(), again.all());
+    }
+
     private static void oddRole(tsmigrate.embedded.EmbeddedCluster c) throws Exception {
         Clusters.runSql(c, "postgres", "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'Auditors Only Src')"
                 + " THEN CREATE ROLE \"Auditors Only Src\"; END IF; END $$");
