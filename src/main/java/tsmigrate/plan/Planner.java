@@ -726,6 +726,8 @@ public class Planner {
         List<Chunk> out = new ArrayList<>();
         List<tsmigrate.timescale.SourceHypertables.ChunkRange> ranges = ht.chunks();
         int n = 0;
+        // no finite time now: every one is catch-up's (see timeRanges), so the bulk copy takes only infinite ones
+        String noMark = finiteTime ? "(" + qc + " = CAST('-infinity'" + cast + " OR " + qc + " = CAST('infinity'" + cast + ")" : "false";
         for (tsmigrate.timescale.SourceHypertables.ChunkRange r : ranges) {
             List<String> conds = new ArrayList<>();
             if (r.start() != null) conds.add(qc + " >= CAST(" + r.start() + cast);
@@ -734,12 +736,13 @@ public class Planner {
             if (n == ranges.size() && hwm != null) {
                 conds.add("(" + qc + " <= CAST(" + hwm + cast + (finiteTime ? " OR " + qc + " = CAST('infinity'" + cast : "") + ")");
             }
+            if (hwm == null) conds.add(noMark);
             out.add(new Chunk(t, n, conds.isEmpty() ? null : String.join(" AND ", conds),
                     "[" + (r.start() == null ? "-inf" : r.start()) + ", " + (r.end() == null ? "+inf" : r.end()) + ")"
                             + (r.compressed() ? " compressed" : ""),
                     dir.resolve(String.format("%06d.csv", n))));
         }
-        if (out.isEmpty()) out.add(new Chunk(t, 1, null, "all rows", dir.resolve(String.format("%06d.csv", 1))));
+        if (out.isEmpty()) out.add(new Chunk(t, 1, hwm == null ? noMark : null, "all rows", dir.resolve(String.format("%06d.csv", 1))));
         t.timeColumn = ht.timeColumn();
         t.timeType = ht.timeType();
         t.highWater = max;
@@ -864,15 +867,18 @@ public class Planner {
         String cast = " AS " + type + ")";
         // Rows above the high-water mark are left to --catch-up, so a row written during the copy is
         // copied once, by one or the other; +infinity stays with the bulk copy.
-        String upTo = max == null ? "" : " AND (" + qc + " <= CAST(" + Pg.literal(max) + cast + " OR " + qc + " = " + hi + ")";
+        // Without a finite time now, every finite time is catch-up's (it has no mark to start above): a resumed run, in a
+        // snapshot of its own, would otherwise copy rows written since, and catch-up the same again.
+        String upTo = max == null ? " AND (" + qc + " = " + lo + " OR " + qc + " = " + hi + ")"
+                : " AND (" + qc + " <= CAST(" + Pg.literal(max) + cast + " OR " + qc + " = " + hi + ")";
         if (whole) {
             // the rows a catch-up would take (above the mark) stay out, as in any time split
-            ranges.add(new String[] {max == null ? null : "(" + qc + " IS NULL OR " + qc + " <= CAST(" + Pg.literal(max) + cast + " OR " + qc + " = " + hi + ")",
-                    max == null ? "all rows" : "all rows up to " + col + " " + max});
+            ranges.add(new String[] {"(" + qc + " IS NULL OR (" + qc + " IS NOT NULL" + upTo + "))",
+                    max == null ? "all rows without a finite " + col : "all rows up to " + col + " " + max});
             return ranges;
         }
         if (bounds.isEmpty()) {
-            ranges.add(new String[] {qc + " IS NOT NULL" + upTo, "all non-NULL " + col + (max == null ? "" : " up to " + max)});
+            ranges.add(new String[] {qc + " IS NOT NULL" + upTo, max == null ? "infinite " + col : "all non-NULL " + col + " up to " + max});
         } else {
             ranges.add(new String[] {qc + " < CAST(" + Pg.literal(bounds.get(0)) + cast, "(-infinity, " + bounds.get(0) + ")"});
             for (int i = 1; i < bounds.size(); i++) {

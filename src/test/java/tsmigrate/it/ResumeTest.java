@@ -216,6 +216,42 @@ class ResumeTest {
         assertTrue(again.out().contains("0 new chunk(s)"), "nothing new, nothing copied twice:\n" + again.out());
     }
 
+    /**
+     * A table with no finite time at plan time (empty, or only NULL and infinity) whose chunk a resumed run copies, in a
+     * snapshot of its own, after rows were written to it: its chunk took every non-NULL time, and the catch-up, which
+     * takes every finite time of a table without a mark, copied those rows again (QA: 5 rows for 3, and every catch-up
+     * after failed its verification).
+     */
+    @Test
+    void aTableWithoutFiniteTimesAtPlanTimeIsNotCopiedTwiceByAResumeAndACatchUp() throws Exception {
+        String[] dbs = Clusters.newPair("resumeempty");
+        Clusters.runSql(Clusters.source(), dbs[0], SOURCE + """
+                CREATE TABLE z (time timestamptz, v int);
+                CREATE INDEX ON z (time);
+                INSERT INTO z VALUES (NULL, 1), ('infinity', 2);
+                """);
+        assertEquals(0, Cli.run(verb("migrate", args(dbs, "--steps", "preflight,pre-data"))).exit());
+        // m's first chunk fails, so the run stops before it comes to z's (one worker: d, m, then z)
+        Clusters.runSql(Clusters.target(), dbs[1], "ALTER TABLE m ADD CONSTRAINT nothing_fits CHECK (device < 0)");
+        String[] oneWorker = args(dbs);
+        oneWorker[java.util.Arrays.asList(oneWorker).indexOf("--workers") + 1] = "1";
+        Cli.Result failed = Cli.run(verb("migrate", oneWorker));
+        assertEquals(TsMigrate.FAILED, failed.exit(), failed.all());
+        Clusters.runSql(Clusters.target(), dbs[1], "ALTER TABLE m DROP CONSTRAINT nothing_fits");
+        try (Connection t = Clusters.target().connect(dbs[1])) {
+            assertEquals("planned", Pg.queryString(t, "SELECT min(ch.state) FROM tsmigrate.chunk ch JOIN tsmigrate.source_table s"
+                    + " USING (migration, table_no) WHERE s.table_name = 'z'"), "z not copied yet:\n" + failed.all());
+        }
+        Clusters.runSql(Clusters.source(), dbs[0], "INSERT INTO z VALUES ('2025-05-01', 3), ('2025-05-02', 4), (NULL, 5)");
+        Cli.Result resumed = Cli.run(verb("migrate", args(dbs)));
+        assertEquals(0, resumed.exit(), resumed.all());
+        Cli.Result caughtUp = Cli.run(verb("migrate", args(dbs, "--catch-up")));
+        assertEquals(0, caughtUp.exit(), caughtUp.all());
+        try (Connection s = Clusters.source().connect(dbs[0]); Connection t = Clusters.target().connect(dbs[1])) {
+            assertEquals(DbCompare.rowsAsText(s, "\"public\".\"z\""), DbCompare.rowsAsText(t, "\"public\".\"z\""), "each row once");
+        }
+    }
+
     static final String PARTITIONED = """
             CREATE TABLE p (time timestamptz NOT NULL, v int, PRIMARY KEY (time, v)) PARTITION BY RANGE (time);
             CREATE TABLE p_2025_01 PARTITION OF p FOR VALUES FROM ('2025-01-01') TO ('2025-02-01');
