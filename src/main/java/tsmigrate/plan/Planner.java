@@ -37,7 +37,7 @@ public class Planner {
     private static final Logger LOG = LoggerFactory.getLogger(Planner.class);
     /** Beyond this many ranges per table the interval is widened: empty ranges cost a query each. */
     static final int MAX_CHUNKS_PER_TABLE = 5000;
-    /** Below this size (the table's main fork) a table is one chunk when --chunk-interval is not given. */
+    /** Below this size (with its TOAST) a table is one chunk when --chunk-interval is not given. */
     static final long SMALL_TABLE_BYTES = 8L << 20;
 
     /**
@@ -596,7 +596,8 @@ public class Planner {
         Set<TablePattern> includeUsed = new LinkedHashSet<>();
         boolean pg12 = Pg.serverMajor(c) >= 12;
         // a partition's partitioned ancestors, nearest first: patterns and timeColumns may name any of them
-        String sql = "SELECT c.oid, n.nspname, c.relname, c.reltuples::bigint, pg_catalog.pg_relation_size(c.oid),"
+        // the size with TOAST: large values live there (a table of big documents is mostly TOAST)
+        String sql = "SELECT c.oid, n.nspname, c.relname, c.reltuples::bigint, pg_catalog.pg_table_size(c.oid),"
                 + (pg12 ? " anc.schemas, anc.names" : " NULL, NULL")
                 + " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
                 + (pg12 ? " LEFT JOIN LATERAL (SELECT array_agg(an.nspname::text ORDER BY a.o) AS schemas, array_agg(ar.relname::text ORDER BY a.o) AS names"

@@ -73,6 +73,10 @@ class PlannerCoverageTest {
                 CREATE TABLE micro (t timestamptz NOT NULL);
                 INSERT INTO micro SELECT timestamptz '2024-01-01' + i * interval '158 seconds' FROM generate_series(1, 20000) i;
                 CREATE INDEX ON micro (t);
+                CREATE TABLE toasty (t timestamptz NOT NULL, doc text);
+                ALTER TABLE toasty ALTER doc SET STORAGE EXTERNAL;
+                INSERT INTO toasty SELECT timestamptz '2024-01-01' + i * interval '1 day', repeat(md5(i::text), 16000) FROM generate_series(1, 20) i;
+                CREATE INDEX ON toasty (t);
                 CREATE TABLE noindex (t timestamptz NOT NULL);
                 INSERT INTO noindex SELECT timestamptz '2024-01-01' + i * interval '1 hour' FROM generate_series(1, 100) i;
                 ANALYZE;
@@ -154,6 +158,8 @@ class PlannerCoverageTest {
             assertEquals("0", Pg.queryString(c, "SELECT count(*) FROM (" + ts.selectSql() + ") s WHERE v = -9"));
             Pg.exec(c, "ROLLBACK");
         }
+        // 10 MB of documents in TOAST, 8 KiB in its main fork: not small (QA: one chunk for a table of any size there)
+        assertEquals(20, chunks.stream().filter(c -> c.table.name.equals("toasty")).count());
         List<Chunk> asked = plan("1 day", 1_000_000);
         assertTrue(asked.stream().filter(c -> c.table.name.equals("ts")).count() > 50);
     }
