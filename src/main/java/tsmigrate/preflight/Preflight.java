@@ -68,7 +68,11 @@ public class Preflight {
             boolean restores = (run.runs("pre-data") && !(known && "done".equals(run.state.stepStatus(tgt, "pre-data"))))
                     || (run.runs("post-data") && !(known && "done".equals(run.state.stepStatus(tgt, "post-data"))));
             if (restores) checkRolesOnTarget(src, tgt);
-            if (run.runs("pre-data") && !(known && "done".equals(run.state.stepStatus(tgt, "pre-data")))) checkSchemasWritable(run, src, tgt);
+            if (run.runs("pre-data")) {
+                String preData = known ? run.state.stepStatus(tgt, "pre-data") : null;
+                if (preData == null) checkSchemasNotThere(run, src, tgt); // a pre-data cut short made them: redone with --clean
+                if (!"done".equals(preData)) checkSchemasWritable(run, src, tgt);
+            }
             // The first write to the target: the state store, once every check has passed.
             run.state.create(tgt, run.cfg.source, run.cfg.chunkInterval);
             if (run.cfg.snapshot && (run.runs("data") || run.runs("pre-data"))) exportSnapshot(run);
@@ -301,14 +305,42 @@ public class Preflight {
             ORDER BY 1""";
 
     /**
-     * pre-data creates the source's objects in schemas the target may already have (public, always): the target role
-     * needs CREATE there. PostgreSQL 15 gives it only to the database's owner in public, and pg_restore then failed on
-     * "permission denied for schema public", after the state was written.
+     * pre-data creates every schema of the source but public (not those its extensions make): one the target already has
+     * fails pg_restore ("already exists"), whoever runs it, after the state was written.
+     */
+    private static void checkSchemasNotThere(MigrationRun run, Connection src, Connection tgt) throws SQLException {
+        List<String> schemas = new ArrayList<>();
+        try (java.sql.Statement st = src.createStatement(); java.sql.ResultSet rs = st.executeQuery("SELECT n.nspname FROM pg_catalog.pg_namespace n"
+                + " WHERE " + Pg.SYSTEM_SCHEMA_FILTER + " AND n.nspname <> 'public' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d"
+                + " WHERE d.classid = 'pg_catalog.pg_namespace'::regclass AND d.objid = n.oid AND d.deptype = 'e')")) {
+            while (rs.next()) schemas.add(rs.getString(1));
+        }
+        if (schemas.isEmpty()) return;
+        List<String> there = new ArrayList<>();
+        try (java.sql.PreparedStatement ps = tgt.prepareStatement("SELECT n.nspname FROM pg_catalog.pg_namespace n"
+                + " WHERE n.nspname = ANY (CAST(? AS text[])) ORDER BY 1")) {
+            ps.setArray(1, tgt.createArrayOf("text", schemas.toArray()));
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) there.add(Pg.ident(rs.getString(1)));
+            }
+        }
+        if (there.isEmpty()) return;
+        throw new Refusal("The target " + run.cfg.target.masked() + " already has " + there.size() + " schema(s) that pre-data creates: "
+                + UserError.someOf(there) + (there.size() > 5 ? ", ..." : "") + ". pg_restore would fail on them (already exists)."
+                + " Nothing was written.", "Drop them on the target if they hold nothing of yours (DROP SCHEMA "
+                + String.join(", ", there.stream().limit(5).toList()) + (there.size() > 5 ? ", ..." : "") + ";), or migrate into a new"
+                + " database, then run again.");
+    }
+
+    /**
+     * pre-data creates the source's objects in public, which the target always has: the target role needs CREATE there.
+     * PostgreSQL 15 gives it only to the database's owner, and pg_restore then failed on "permission denied for schema
+     * public", after the state was written. (Other schemas are pre-data's own, made by the migrating role.)
      */
     private static void checkSchemasWritable(MigrationRun run, Connection src, Connection tgt) throws SQLException {
         List<String> schemas = new ArrayList<>();
-        try (java.sql.Statement st = src.createStatement();
-             java.sql.ResultSet rs = st.executeQuery(String.format(SCHEMAS_WITH_OBJECTS, Pg.SYSTEM_SCHEMA_FILTER, Pg.NOT_EXTENSION_MEMBER))) {
+        try (java.sql.Statement st = src.createStatement(); java.sql.ResultSet rs = st.executeQuery(String.format(SCHEMAS_WITH_OBJECTS,
+                Pg.SYSTEM_SCHEMA_FILTER + " AND n.nspname = 'public'", Pg.NOT_EXTENSION_MEMBER))) {
             while (rs.next()) schemas.add(rs.getString(1));
         }
         if (schemas.isEmpty()) return;
@@ -332,8 +364,8 @@ public class Preflight {
                 + " pre-data restores the source's objects into: " + UserError.someOf(denied) + (denied.size() > 5 ? ", ..." : "")
                 + (noSchemas ? "; nor create schemas in the database " + db + " (for the source's, and the one tsmigrate keeps its state in)" : "")
                 + ". Nothing was written.",
-                "Run on the target, as its owner: " + String.join("; ", grants) + (denied.size() > 5 ? "; ..." : "")
-                        + " (or migrate as the database's owner), then run again.");
+                "Run on the target, as a superuser or the owner of what each GRANT names (public's is the database's owner, unless"
+                        + " changed): " + String.join("; ", grants) + (denied.size() > 5 ? "; ..." : "") + "; then run again.");
     }
 
     /** A foreign key to a table whose rows are left out fails post-data, after every row was copied: refused first. */

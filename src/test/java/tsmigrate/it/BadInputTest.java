@@ -300,6 +300,28 @@ class BadInputTest {
         assertEquals(0, ok.exit(), ok.all());
     }
 
+    /**
+     * A schema the target already has that pre-data creates (any but public): pg_restore fails on "already exists",
+     * whoever runs it, after the state was made; preflight advised a GRANT on it, which could not help (QA).
+     */
+    @Test
+    void aSchemaTheTargetAlreadyHasIsRefusedFirst() throws Exception {
+        String[] dbs = Clusters.newPair("schemaexists");
+        Clusters.runSql(Clusters.source(), dbs[0], "CREATE SCHEMA \"My Schema\"; CREATE TABLE \"My Schema\".m (t timestamptz NOT NULL);"
+                + " INSERT INTO \"My Schema\".m VALUES (now()); CREATE SCHEMA empty_one");
+        Clusters.runSql(Clusters.target(), dbs[1], "CREATE SCHEMA \"My Schema\"; CREATE SCHEMA empty_one");
+        String[] args = {"migrate", "--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
+                "--work-dir", work.resolve("se").toString()};
+        Cli.Result r = Cli.run(args);
+        assertClean(r, TsMigrate.REFUSED, "already has 2 schema(s) that pre-data creates: \"My Schema\", \"empty_one\"");
+        try (Connection t = Clusters.target().connect(dbs[1])) {
+            assertEquals("0", tsmigrate.db.Pg.queryString(t, "SELECT count(*) FROM pg_namespace WHERE nspname = 'tsmigrate'"));
+        }
+        Clusters.runSql(Clusters.target(), dbs[1], "DROP SCHEMA \"My Schema\"; DROP SCHEMA empty_one");
+        Cli.Result ok = Cli.run(args);
+        assertEquals(0, ok.exit(), ok.all());
+    }
+
     /** An exclude pattern that matches nothing is most likely misspelt, and the table it meant is copied: named (QA). */
     @Test
     void anExcludePatternThatMatchesNothingIsNamed() throws Exception {
