@@ -271,20 +271,10 @@ public class Preflight {
     }
 
     private static void checkRolesOnTarget(Connection src, Connection tgt) throws SQLException {
-        List<String> named = new ArrayList<>();
-        try (java.sql.Statement st = src.createStatement();
-             java.sql.ResultSet rs = st.executeQuery(rolesNamed())) {
-            while (rs.next()) named.add(rs.getString(1));
-        }
+        List<String> named = names(src, rolesNamed(), null);
         if (named.isEmpty()) return;
-        List<String> missing = new ArrayList<>();
-        try (java.sql.PreparedStatement ps = tgt.prepareStatement("SELECT r FROM unnest(CAST(? AS text[])) r"
-                + " WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) ORDER BY 1")) {
-            ps.setArray(1, tgt.createArrayOf("text", named.toArray()));
-            try (java.sql.ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) missing.add(Pg.ident(rs.getString(1)));
-            }
-        }
+        List<String> missing = names(tgt, "SELECT r FROM unnest(CAST(? AS text[])) r"
+                + " WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) ORDER BY 1", named).stream().map(Pg::ident).toList();
         if (missing.isEmpty()) return;
         throw new UserError("The source's grants or policies name " + missing.size() + " role(s) that the target lacks: "
                 + UserError.someOf(missing) + (missing.size() > 5 ? ", ..." : "") + ". pg_restore would fail on them.",
@@ -309,21 +299,12 @@ public class Preflight {
      * fails pg_restore ("already exists"), whoever runs it, after the state was written.
      */
     private static void checkSchemasNotThere(MigrationRun run, Connection src, Connection tgt) throws SQLException {
-        List<String> schemas = new ArrayList<>();
-        try (java.sql.Statement st = src.createStatement(); java.sql.ResultSet rs = st.executeQuery("SELECT n.nspname FROM pg_catalog.pg_namespace n"
+        List<String> schemas = names(src, "SELECT n.nspname FROM pg_catalog.pg_namespace n"
                 + " WHERE " + Pg.SYSTEM_SCHEMA_FILTER + " AND n.nspname <> 'public' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d"
-                + " WHERE d.classid = 'pg_catalog.pg_namespace'::regclass AND d.objid = n.oid AND d.deptype = 'e')")) {
-            while (rs.next()) schemas.add(rs.getString(1));
-        }
+                + " WHERE d.classid = 'pg_catalog.pg_namespace'::regclass AND d.objid = n.oid AND d.deptype = 'e')", null);
         if (schemas.isEmpty()) return;
-        List<String> there = new ArrayList<>();
-        try (java.sql.PreparedStatement ps = tgt.prepareStatement("SELECT n.nspname FROM pg_catalog.pg_namespace n"
-                + " WHERE n.nspname = ANY (CAST(? AS text[])) ORDER BY 1")) {
-            ps.setArray(1, tgt.createArrayOf("text", schemas.toArray()));
-            try (java.sql.ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) there.add(Pg.ident(rs.getString(1)));
-            }
-        }
+        List<String> there = names(tgt, "SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE n.nspname = ANY (CAST(? AS text[])) ORDER BY 1",
+                schemas).stream().map(Pg::ident).toList();
         if (there.isEmpty()) return;
         throw new Refusal("The target " + run.cfg.target.masked() + " already has " + there.size() + " schema(s) that pre-data creates: "
                 + UserError.someOf(there) + (there.size() > 5 ? ", ..." : "") + ". pg_restore would fail on them (already exists)."
@@ -338,20 +319,11 @@ public class Preflight {
      * public", after the state was written. (Other schemas are pre-data's own, made by the migrating role.)
      */
     private static void checkSchemasWritable(MigrationRun run, Connection src, Connection tgt) throws SQLException {
-        List<String> schemas = new ArrayList<>();
-        try (java.sql.Statement st = src.createStatement(); java.sql.ResultSet rs = st.executeQuery(String.format(SCHEMAS_WITH_OBJECTS,
-                Pg.SYSTEM_SCHEMA_FILTER + " AND n.nspname = 'public'", Pg.NOT_EXTENSION_MEMBER))) {
-            while (rs.next()) schemas.add(rs.getString(1));
-        }
+        List<String> schemas = names(src, String.format(SCHEMAS_WITH_OBJECTS, Pg.SYSTEM_SCHEMA_FILTER + " AND n.nspname = 'public'",
+                Pg.NOT_EXTENSION_MEMBER), null);
         if (schemas.isEmpty()) return;
-        List<String> denied = new ArrayList<>();
-        try (java.sql.PreparedStatement ps = tgt.prepareStatement("SELECT n.nspname FROM pg_catalog.pg_namespace n"
-                + " WHERE n.nspname = ANY (CAST(? AS text[])) AND NOT pg_catalog.has_schema_privilege(n.oid, 'CREATE') ORDER BY 1")) {
-            ps.setArray(1, tgt.createArrayOf("text", schemas.toArray()));
-            try (java.sql.ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) denied.add(Pg.ident(rs.getString(1)));
-            }
-        }
+        List<String> denied = names(tgt, "SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE n.nspname = ANY (CAST(? AS text[]))"
+                + " AND NOT pg_catalog.has_schema_privilege(n.oid, 'CREATE') ORDER BY 1", schemas).stream().map(Pg::ident).toList();
         if (denied.isEmpty()) return;
         String role = Pg.ident(Pg.queryString(tgt, "SELECT current_user"));
         String db = Pg.ident(Pg.queryString(tgt, "SELECT current_database()"));
@@ -366,6 +338,18 @@ public class Preflight {
                 + ". Nothing was written.",
                 "Run on the target, as a superuser or the owner of what each GRANT names (public's is the database's owner, unless"
                         + " changed): " + String.join("; ", grants) + (denied.size() > 5 ? "; ..." : "") + "; then run again.");
+    }
+
+    /** The first column of a query's rows; {@code among}, when given, is its one parameter, a text[]. */
+    private static List<String> names(Connection c, String sql, List<String> among) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (java.sql.PreparedStatement ps = c.prepareStatement(sql)) {
+            if (among != null) ps.setArray(1, c.createArrayOf("text", among.toArray()));
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) out.add(rs.getString(1));
+            }
+        }
+        return out;
     }
 
     /** A foreign key to a table whose rows are left out fails post-data, after every row was copied: refused first. */
