@@ -168,15 +168,8 @@ public class Planner {
         for (TableInfo t : now) {
             if (planned.contains(t.qualified())) for (String[] a : t.ancestors) copiedParents.add(Pg.qualified(a[0], a[1]));
         }
-        try (Connection tgt = Pg.connect("target", run.cfg.target); PreparedStatement ps = tgt.prepareStatement(
-                "SELECT DISTINCT n.nspname, c.relname FROM unnest(CAST(? AS text[])) t (name)"
-                        + " CROSS JOIN LATERAL pg_catalog.pg_partition_ancestors(pg_catalog.to_regclass(t.name)) a (rel)"
-                        + " JOIN pg_catalog.pg_class c ON c.oid = a.rel AND c.relkind = 'p' JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-                        + " WHERE pg_catalog.to_regclass(t.name) IS NOT NULL")) {
-            ps.setArray(1, tgt.createArrayOf("text", planned.toArray()));
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) copiedParents.add(Pg.qualified(rs.getString(1), rs.getString(2)));
-            }
+        try (Connection tgt = Pg.connect("target", run.cfg.target)) {
+            copiedParents.addAll(partitionedAncestors(tgt, planned));
         }
         return now.stream().filter(t -> !planned.contains(t.qualified())
                 && t.ancestors.stream().anyMatch(a -> copiedParents.contains(Pg.qualified(a[0], a[1])))).toList();
@@ -312,15 +305,7 @@ public class Planner {
         Set<String> all = new LinkedHashSet<>(names);
         try (Connection tgt = Pg.connect("target", run.cfg.target)) {
             // the target's partitioned tables above them too: one the source no longer has between them is detached
-            try (PreparedStatement ps = tgt.prepareStatement("SELECT n.nspname, c.relname FROM unnest(CAST(? AS text[])) u (t)"
-                    + " CROSS JOIN LATERAL pg_catalog.pg_partition_ancestors(pg_catalog.to_regclass(u.t)) a (rel)"
-                    + " JOIN pg_catalog.pg_class c ON c.oid = a.rel JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-                    + " WHERE pg_catalog.to_regclass(u.t) IS NOT NULL")) {
-                ps.setArray(1, tgt.createArrayOf("text", names.toArray()));
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) all.add(Pg.qualified(rs.getString(1), rs.getString(2)));
-                }
-            }
+            all.addAll(partitionedAncestors(tgt, names));
             onTarget = placements(tgt, all);
             hypertablesOnTarget = new java.util.HashSet<>();
             Set<String> keys = hypertables(tgt);
@@ -343,6 +328,21 @@ public class Planner {
             if (t == null || hypertablesOnTarget.contains(r)) continue;
             Placement s = onSource.getOrDefault(r, new Placement(null, null));
             if (!s.equals(t)) out.put(r, new Placement[] {s, t});
+        }
+        return out;
+    }
+
+    /** The partitioned tables above the relations (quoted names; those that exist), quoted. */
+    private static Set<String> partitionedAncestors(Connection c, Set<String> names) throws SQLException {
+        Set<String> out = new LinkedHashSet<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT DISTINCT n.nspname, c.relname FROM unnest(CAST(? AS text[])) u (t)"
+                + " CROSS JOIN LATERAL pg_catalog.pg_partition_ancestors(pg_catalog.to_regclass(u.t)) a (rel)"
+                + " JOIN pg_catalog.pg_class c ON c.oid = a.rel AND c.relkind = 'p' JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                + " WHERE pg_catalog.to_regclass(u.t) IS NOT NULL")) {
+            ps.setArray(1, c.createArrayOf("text", names.toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) out.add(Pg.qualified(rs.getString(1), rs.getString(2)));
+            }
         }
         return out;
     }
