@@ -412,6 +412,7 @@ public class CopyStep {
         String fmt = format(run, chunk);
         chunk.exportStartMs = System.currentTimeMillis();
         long[] loaded = new long[1];
+        long[] streamed = new long[1]; // what a file of the chunk would hold: shown per table, as for files
         try {
             chunk.exportedRows = inSourceTransaction(run, src, chunk, () -> {
                 org.postgresql.copy.CopyIn in = copyManager(tgt).copyIn(chunk.copyInSql(fmt));
@@ -421,6 +422,7 @@ public class CopyStep {
                         public void write(byte[] b, int off, int len) throws IOException {
                             try {
                                 in.writeToCopy(b, off, len);
+                                streamed[0] += len;
                             } catch (SQLException e) {
                                 throw new IOException(e.getMessage(), e);
                             }
@@ -452,7 +454,7 @@ public class CopyStep {
             throw e;
         }
         chunk.exportEndMs = System.currentTimeMillis();
-        chunk.bytes = -1;
+        chunk.bytes = streamed[0];
         return loaded[0];
     }
 

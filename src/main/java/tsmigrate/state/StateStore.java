@@ -747,15 +747,19 @@ public final class StateStore implements AutoCloseable {
     public void markLoaded(Connection loadTx, Chunk ch) throws SQLException {
         try (PreparedStatement ps = loadTx.prepareStatement("UPDATE tsmigrate.chunk SET state = 'loaded', loaded_by = ?, claimed_by = NULL,"
                 + " claimed_until = NULL, last_error = NULL, load_ms = ?, rows = ?, source_fingerprint = coalesce(?, source_fingerprint),"
+                // a streamed chunk's bytes (a file's were recorded by its export)
+                + " bytes = coalesce(bytes, ?),"
                 + " updated_at = now() WHERE migration = ? AND table_no = ? AND chunk_no = ? AND claimed_by = ? AND state IN ('planned', 'exported')")) {
             ps.setString(1, instance);
             ps.setLong(2, System.currentTimeMillis() - ch.loadStartMs);
             ps.setLong(3, ch.exportedRows);
             ps.setString(4, ch.sourceFingerprint);
-            ps.setString(5, migrationId);
-            ps.setInt(6, ch.table.number);
-            ps.setInt(7, ch.number);
-            ps.setString(8, instance);
+            if (ch.bytes >= 0) ps.setLong(5, ch.bytes);
+            else ps.setNull(5, java.sql.Types.BIGINT);
+            ps.setString(6, migrationId);
+            ps.setInt(7, ch.table.number);
+            ps.setInt(8, ch.number);
+            ps.setString(9, instance);
             if (ps.executeUpdate() != 1) throw new LostClaim(ch);
         }
     }
