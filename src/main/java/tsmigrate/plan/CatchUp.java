@@ -26,19 +26,11 @@ public class CatchUp {
         }
         // One catch-up plans at a time, from the marks as saved: another one may have raised them since this run read them.
         run.state.withLock("catch-up", () -> {
-            reloadPlan(run);
+            Planner.reloadPlan(run);
+            Planner.markHypertables(run);
             planAbove(run);
             return null;
         });
-    }
-
-    private static void reloadPlan(MigrationRun run) throws java.sql.SQLException {
-        run.getTables().clear();
-        run.getChunks().clear();
-        try (Connection st = run.state.connect()) {
-            run.state.loadPlan(st, run.workDir.root(), run.getTables(), run.getChunks());
-        }
-        Planner.markHypertables(run);
     }
 
     private static void planAbove(MigrationRun run) throws Exception {

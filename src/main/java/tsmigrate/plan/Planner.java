@@ -83,14 +83,7 @@ public class Planner {
             boolean grew = addNewPartitions(run, fresh);
             boolean marked = markDropped(run, dropped);
             followPartitionChanges(run, now, dropped);
-            if (grew || marked) {
-                // reloaded whole: another instance may have added some of them
-                run.getTables().clear();
-                run.getChunks().clear();
-                try (Connection st = run.state.connect()) {
-                    run.state.loadPlan(st, run.workDir.root(), run.getTables(), run.getChunks());
-                }
-            }
+            if (grew || marked) reloadPlan(run); // whole: another instance may have added some of them
             warnDropped(run, dropped);
         }
         markHypertables(run);
@@ -98,6 +91,15 @@ public class Planner {
         long done = run.getChunks().stream().filter(ch -> !List.of("planned", "exported", "gone").contains(ch.state)).count();
         run.counts("plan", run.getTables().size() + " tables, " + run.getChunks().size() + " chunks"
                 + (done > 0 ? " (" + done + " already loaded)" : "") + "; plan in " + run.path("plan.yaml"));
+    }
+
+    /** The plan as saved, in place of the one this run holds (which another run or instance has changed since). */
+    static void reloadPlan(MigrationRun run) throws SQLException {
+        run.getTables().clear();
+        run.getChunks().clear();
+        try (Connection st = run.state.connect()) {
+            run.state.loadPlan(st, run.workDir.root(), run.getTables(), run.getChunks());
+        }
     }
 
     /**
@@ -181,11 +183,14 @@ public class Planner {
         for (TableInfo t : now) nowKeys.add(t.qualified());
         List<TableInfo> missing = run.getTables().stream().filter(t -> !nowKeys.contains(t.qualified())).toList();
         if (missing.isEmpty()) return List.of();
-        return onSource(run, c -> {
-            List<TableInfo> out = new ArrayList<>();
-            for (TableInfo t : missing) if (!Pg.exists(c, t.qualified())) out.add(t);
-            return out;
-        });
+        return onSource(run, c -> notOnSource(c, missing));
+    }
+
+    /** Those of the tables that the source does not have (by their names in the plan). */
+    public static List<TableInfo> notOnSource(Connection src, List<TableInfo> tables) throws SQLException {
+        List<TableInfo> out = new ArrayList<>();
+        for (TableInfo t : tables) if (!Pg.exists(src, t.qualified())) out.add(t);
+        return out;
     }
 
     /**

@@ -44,7 +44,6 @@ public final class PgTool {
         return tsmigrate.run.Background.join(lookup);
     }
 
-    /** Finds the tool (a path, or a name looked up on PATH) and reads its major version. */
     /**
      * A run of a tool that connects nowhere (--version, --list): still without PGPASSWORD, which the README promises
      * no child process gets.
@@ -55,6 +54,7 @@ public final class PgTool {
         return pb;
     }
 
+    /** Finds the tool (a path, or a name looked up on PATH) and reads its major version. */
     public static PgTool locate(String name, String configured) {
         String path = resolve(configured);
         if (path == null) {

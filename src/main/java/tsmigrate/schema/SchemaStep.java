@@ -173,7 +173,6 @@ public class SchemaStep {
         }
     }
 
-    /** application_name of the tool's sessions, so a resumed run can find (and end) those of a killed one. */
     /**
      * Creates tables on the target from the source's schema, as pre-data would have had they existed then (new
      * partitions: pg_dump writes each one's CREATE TABLE and its ATTACH PARTITION). Their parent's indexes, keys and
@@ -210,6 +209,7 @@ public class SchemaStep {
         }
     }
 
+    /** application_name of the tool's sessions, so a resumed run can find (and end) those of a killed one. */
     public static String appName(MigrationRun run, String tool) {
         return "tsmigrate/" + run.state.migrationId + "/" + tool;
     }

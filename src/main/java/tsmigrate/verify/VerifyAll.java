@@ -23,15 +23,14 @@ public final class VerifyAll {
 
     /** The tables the source no longer has: their chunks have nothing to be compared with (kept 'gone' here, not saved). */
     private static List<String> passOverDroppedTables(MigrationRun run) throws java.sql.SQLException {
-        List<String> dropped = new ArrayList<>();
+        java.util.Set<tsmigrate.plan.TableInfo> dropped;
         try (Connection src = tsmigrate.db.Pg.connect("source", run.cfg.source)) {
-            for (tsmigrate.plan.TableInfo t : run.getTables()) {
-                if (tsmigrate.db.Pg.exists(src, t.qualified())) continue;
-                dropped.add(t.qualified());
-                for (Chunk ch : run.getChunks()) if (ch.table == t && !ch.state.equals("planned") && !ch.state.equals("exported")) ch.state = "gone";
-            }
+            dropped = new java.util.HashSet<>(tsmigrate.plan.Planner.notOnSource(src, run.getTables()));
         }
-        return dropped;
+        for (Chunk ch : run.getChunks()) {
+            if (dropped.contains(ch.table) && !ch.state.equals("planned") && !ch.state.equals("exported")) ch.state = "gone";
+        }
+        return run.getTables().stream().filter(dropped::contains).map(tsmigrate.plan.TableInfo::qualified).toList();
     }
 
     public static boolean run(JobConfig cfg) throws Exception {
