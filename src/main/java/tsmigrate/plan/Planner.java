@@ -601,8 +601,8 @@ public class Planner {
         Set<TablePattern> includeUsed = new LinkedHashSet<>();
         boolean pg12 = Pg.serverMajor(c) >= 12;
         // a partition's partitioned ancestors, nearest first: patterns and timeColumns may name any of them
-        // the size with TOAST: large values live there (a table of big documents is mostly TOAST)
-        String sql = "SELECT c.oid, n.nspname, c.relname, c.reltuples::bigint, pg_catalog.pg_table_size(c.oid),"
+        // no size here: pg_table_size waits for a lock held on the table, and a table left out must not hold us up
+        String sql = "SELECT c.oid, n.nspname, c.relname, c.reltuples::bigint,"
                 + (pg12 ? " anc.schemas, anc.names" : " NULL, NULL")
                 + " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
                 + (pg12 ? " LEFT JOIN LATERAL (SELECT array_agg(an.nspname::text ORDER BY a.o) AS schemas, array_agg(ar.relname::text ORDER BY a.o) AS names"
@@ -612,13 +612,13 @@ public class Planner {
                 + " WHERE c.relkind = 'r' AND " + Pg.SYSTEM_SCHEMA_FILTER
  + " AND " + Pg.NOT_EXTENSION_MEMBER
                 + " ORDER BY n.nspname, c.relname";
-        List<TableInfo> out = new ArrayList<>();
+        List<Listed> listed = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
                 String schema = rs.getString(2);
                 String name = rs.getString(3);
-                String[] ancSchemas = strings(rs.getArray(6));
-                String[] ancNames = strings(rs.getArray(7));
+                String[] ancSchemas = strings(rs.getArray(5));
+                String[] ancNames = strings(rs.getArray(6));
                 if (!include.isEmpty()) {
                     boolean in = false;
                     for (TablePattern p : include) {
@@ -637,13 +637,17 @@ public class Planner {
                     }
                 }
                 if (out1) continue;
-                long bytes = rs.getLong(5);
-                long est = rs.getLong(4);
-                if (est < 0) est = bytes / 100; // never analyzed: guess ~100 bytes a row
-                TableInfo t = new TableInfo(schema, name, rs.getLong(1), columns(c, rs.getLong(1), pg12), est, bytes);
-                for (int i = 0; i < ancNames.length; i++) t.ancestors.add(new String[] {ancSchemas[i], ancNames[i]});
-                out.add(t);
+                listed.add(new Listed(rs.getLong(1), schema, name, rs.getLong(4), ancSchemas, ancNames));
             }
+        }
+        Map<Long, SizeAndColumns> sizes = sizesAndColumns(c, listed.stream().map(Listed::oid).toList(), pg12);
+        List<TableInfo> out = new ArrayList<>();
+        for (Listed l : listed) {
+            SizeAndColumns sc = sizes.getOrDefault(l.oid(), new SizeAndColumns(0, List.of()));
+            long est = l.reltuples() < 0 ? sc.bytes() / 100 : l.reltuples(); // never analyzed: guess ~100 bytes a row
+            TableInfo t = new TableInfo(l.schema(), l.name(), l.oid(), sc.columns(), est, sc.bytes());
+            for (int i = 0; i < l.ancNames().length; i++) t.ancestors.add(new String[] {l.ancSchemas()[i], l.ancNames()[i]});
+            out.add(t);
         }
         for (TablePattern p : include) {
             if (!includeUsed.contains(p)) {
@@ -681,17 +685,30 @@ public class Planner {
         return a == null ? new String[0] : (String[]) a.getArray();
     }
 
-    private static List<String> columns(Connection c, long oid, boolean pg12) throws SQLException {
-        String sql = "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = ? AND attnum > 0 AND NOT attisdropped"
-                + (pg12 ? " AND attgenerated = ''" : "") + " ORDER BY attnum";
-        List<String> cols = new ArrayList<>();
+    private record Listed(long oid, String schema, String name, long reltuples, String[] ancSchemas, String[] ancNames) {
+    }
+
+    private record SizeAndColumns(long bytes, List<String> columns) {
+    }
+
+    /**
+     * The tables' sizes and columns by oid, in one round trip for all of them: the size with TOAST (a table of big
+     * documents is mostly TOAST). A table dropped since it was listed has size 0 and no columns.
+     */
+    private static Map<Long, SizeAndColumns> sizesAndColumns(Connection c, List<Long> oids, boolean pg12) throws SQLException {
+        Map<Long, SizeAndColumns> out = new java.util.HashMap<>();
+        if (oids.isEmpty()) return out;
+        String sql = "SELECT r.oid, coalesce(pg_catalog.pg_table_size(r.oid), 0),"
+                + " (SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_catalog.pg_attribute a"
+                + " WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped" + (pg12 ? " AND a.attgenerated = ''" : "") + ")"
+                + " FROM pg_catalog.unnest(?::oid[]) r(oid)";
         try (PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setLong(1, oid);
+            ps.setArray(1, c.createArrayOf("bigint", oids.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) cols.add(rs.getString(1));
+                while (rs.next()) out.put(rs.getLong(1), new SizeAndColumns(rs.getLong(2), List.of(strings(rs.getArray(3)))));
             }
         }
-        return cols;
+        return out;
     }
 
     List<Chunk> chunksFor(Connection c, MigrationRun run, TableInfo t) throws SQLException {
