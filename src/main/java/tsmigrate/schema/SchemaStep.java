@@ -56,6 +56,18 @@ public class SchemaStep {
             dumpArgs.addAll(List.of("--format=custom", "--exclude-schema=_timescaledb*",
                     "--exclude-schema=" + tsmigrate.state.StateStore.SCHEMA, "--file=" + dump));
             if (run.snapshotId != null) dumpArgs.add("--snapshot=" + run.snapshotId);
+            if (section.equals("post-data")) {
+                // pre-data ran in an earlier process, from an earlier dump: a table made or renamed on the source
+                // since, which the job leaves out, is not on the target, and its indexes and keys cannot be made
+                List<String> absent = notOnTarget(run);
+                for (String t : absent) dumpArgs.add("--exclude-table=" + t); // quoted: taken literally, not as a pattern
+                if (!absent.isEmpty()) {
+                    run.warn(section + ": left out the indexes, keys and triggers of " + absent.size() + " table(s) the source has and"
+                            + " the target lacks (made or renamed on the source since pre-data, and not copied): "
+                            + String.join(", ", absent.subList(0, Math.min(10, absent.size())))
+                            + (absent.size() > 10 ? " and " + (absent.size() - 10) + " more" : ""));
+                }
+            }
             Files.deleteIfExists(dump);
             tsmigrate.run.WorkDir.createPrivateFile(dump); // 0600 from the start: pg_dump keeps the mode of a file it truncates
             PgTool.Result d;
@@ -153,6 +165,35 @@ public class SchemaStep {
             }
         } catch (java.sql.SQLException e) {
             throw new StepFailure("post-data: cannot read the constraints of hypertables: " + e.getMessage());
+        }
+    }
+
+    /** The source's tables (and materialized views) that the target lacks, quoted, in the run's snapshot when it has one. */
+    private static List<String> notOnTarget(MigrationRun run) {
+        List<String> onSource = new ArrayList<>();
+        java.sql.Connection s = null;
+        try {
+            s = run.snapshotHolder != null ? run.snapshotHolder : tsmigrate.db.Pg.connect("source", run.cfg.source);
+            try (java.sql.Statement st = s.createStatement();
+                 java.sql.ResultSet rs = st.executeQuery("SELECT n.nspname, c.relname FROM pg_catalog.pg_class c"
+                         + " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', 'm') AND "
+                         + tsmigrate.db.Pg.SYSTEM_SCHEMA_FILTER + " AND " + tsmigrate.db.Pg.NOT_EXTENSION_MEMBER + " ORDER BY 1, 2")) {
+                while (rs.next()) onSource.add(tsmigrate.db.Pg.qualified(rs.getString(1), rs.getString(2)));
+            }
+            List<String> absent = new ArrayList<>();
+            try (java.sql.Connection t = tsmigrate.db.Pg.connect("target", run.cfg.target);
+                 java.sql.PreparedStatement ps = t.prepareStatement("SELECT q FROM pg_catalog.unnest(?::text[]) WITH ORDINALITY AS u (q, o)"
+                         + " WHERE pg_catalog.to_regclass(q) IS NULL ORDER BY o")) {
+                ps.setArray(1, t.createArrayOf("text", onSource.toArray()));
+                try (java.sql.ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) absent.add(rs.getString(1));
+                }
+            }
+            return absent;
+        } catch (java.sql.SQLException e) {
+            throw new StepFailure("post-data: cannot compare the source's tables with the target's: " + e.getMessage());
+        } finally {
+            if (s != run.snapshotHolder) tsmigrate.db.Pg.closeQuietly(s);
         }
     }
 

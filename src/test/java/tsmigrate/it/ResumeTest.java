@@ -376,6 +376,35 @@ class ResumeTest {
     }
 
     /**
+     * Tables made or renamed on the source after pre-data, which the resumed job leaves out: the target lacks them, and
+     * post-data, which dumps the source again in a resumed run, failed on their indexes and keys on every run
+     * ("relation does not exist"). Their post-data is left out, and named.
+     */
+    @Test
+    void tablesMadeOrRenamedOnTheSourceSincePreDataAndLeftOutDoNotFailPostData() throws Exception {
+        String[] dbs = Clusters.newPair("postnew");
+        Clusters.runSql(Clusters.source(), dbs[0], SOURCE);
+        Cli.Result first = Cli.run(verb("migrate", args(dbs, "--steps", "preflight,pre-data,data")));
+        assertEquals(0, first.exit(), first.all());
+        Clusters.runSql(Clusters.source(), dbs[0], """
+                CREATE SCHEMA "Scratch Ops"; CREATE TABLE "Scratch Ops"."Temp Log" (id int PRIMARY KEY, note text);
+                CREATE INDEX ON "Scratch Ops"."Temp Log" (note);
+                ALTER TABLE d RENAME TO d_renamed;
+                """);
+        for (int i = 0; i < 2; i++) {
+            Cli.Result r = Cli.run(verb("migrate", args(dbs, "--exclude", "\"Scratch Ops\".*", "--exclude", "public.d_renamed")));
+            assertEquals(0, r.exit(), r.all());
+            if (i == 0) {
+                assertTrue(r.all().contains("\"Scratch Ops\".\"Temp Log\"") && r.all().contains("\"public\".\"d_renamed\""), r.all());
+            }
+        }
+        try (Connection t = Clusters.target().connect(dbs[1])) {
+            assertEquals("20000", Pg.queryString(t, "SELECT count(*) FROM m"));
+            assertEquals("1", Pg.queryString(t, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'm'"), "m's post-data");
+        }
+    }
+
+    /**
      * A partition dropped on the source (retention) before its chunks were copied: a resumed run failed on every try
      * ("relation does not exist", QA). Its chunks not copied yet are skipped and named, the rest of the migration
      * finishes, and the target keeps the rows copied before.
