@@ -90,10 +90,16 @@ public final class TableInfo {
         return schema + "." + name;
     }
 
-    /** The time column configured for this table, or else for its nearest partitioned ancestor that has one; or null. */
+    /**
+     * The time column configured for this table, or else for its nearest partitioned ancestor that has one; or null.
+     * A column written double-quoted, as in SQL ("Event Time"), is that name; otherwise it is taken as written.
+     */
     public String configuredTimeColumn(java.util.Map<String, String> timeColumns) {
         String own = timeColumnOf(timeColumns, schema, name);
         for (int i = 0; own == null && i < ancestors.size(); i++) own = timeColumnOf(timeColumns, ancestors.get(i)[0], ancestors.get(i)[1]);
+        if (own != null && own.length() >= 2 && own.startsWith("\"") && own.endsWith("\"")) {
+            own = own.substring(1, own.length() - 1).replace("\"\"", "\"");
+        }
         return own;
     }
 

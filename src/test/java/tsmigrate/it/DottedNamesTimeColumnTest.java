@@ -43,6 +43,14 @@ class DottedNamesTimeColumnTest {
         assertTrue(r.out().matches("(?s).*\\n  \"a\"\\.\"b\\.c\" +1 .*"), "the other one stays whole:\n" + r.out());
     }
 
+    /** A column double-quoted as in SQL is that column (it was refused: no column '"ts"'). */
+    @Test
+    void aQuotedColumnIsTheColumn() {
+        Cli.Result r = plan("\"a.b\".c=\"ts\"");
+        assertEquals(0, r.exit(), r.all());
+        assertTrue(r.out().matches("(?s).*\\n  \"a\\.b\"\\.\"c\" +10 .*"), r.out());
+    }
+
     @Test
     void anUnquotedKeyThatCouldBeEitherIsRefused() {
         Cli.Result r = plan("a.b.c=ts");

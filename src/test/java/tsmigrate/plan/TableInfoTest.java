@@ -18,6 +18,14 @@ class TableInfoTest {
         assertEquals("Sales%20Ops.Orders%20Log", table("Sales Ops", "Orders Log").dirName());
     }
 
+    @Test
+    void aConfiguredTimeColumnMayBeQuotedAsInSql() {
+        TableInfo t = table("s", "t");
+        assertEquals("Event \"Time\"", t.configuredTimeColumn(java.util.Map.of("s.t", "\"Event \"\"Time\"\"\"")));
+        assertEquals("Event Time", t.configuredTimeColumn(java.util.Map.of("s.t", "Event Time")), "unquoted: as written");
+        assertEquals("\"", t.configuredTimeColumn(java.util.Map.of("s.t", "\"")), "a lone quote is a name");
+    }
+
     /** 31 × é in schema and table: 372 bytes %-encoded, over the 255 a file name may have ("File name too long"). */
     @Test
     void longNonAsciiNamesFitAFileNameAndStayApart() {
