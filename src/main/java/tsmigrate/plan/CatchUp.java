@@ -37,8 +37,8 @@ public class CatchUp {
         List<Chunk> added = new ArrayList<>();
         List<TableInfo> moved = new ArrayList<>();
         List<String> untimed = new ArrayList<>();
-        Connection src = run.snapshotHolder != null ? run.snapshotHolder : Pg.connect("source", run.cfg.source);
-        try {
+        // a stop cancels a read (a big table's, or one waiting behind a lock someone holds on the table)
+        Planner.onSource(run, src -> {
             for (TableInfo t : run.getTables()) {
                 if (!Pg.exists(src, t.qualified())) {
                     continue; // dropped on the source since (a partition past its retention): named by the plan step's warning
@@ -73,9 +73,8 @@ public class CatchUp {
                 t.highWater = newMax;
                 moved.add(t);
             }
-        } finally {
-            if (src != run.snapshotHolder) Pg.closeQuietly(src);
-        }
+            return null;
+        });
         if (!untimed.isEmpty()) {
             run.warn("catch-up: " + untimed.size() + " table(s) have no time column, so rows written to them since are not caught up: "
                     + UserError.someOf(untimed) + (untimed.size() > 5 ? ", ..." : ""));

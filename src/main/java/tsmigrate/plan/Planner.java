@@ -373,7 +373,7 @@ public class Planner {
 
     /** A read of the source's. */
     @FunctionalInterface
-    private interface SourceWork<T> {
+    interface SourceWork<T> {
         T run(Connection c) throws SQLException;
     }
 
@@ -381,7 +381,7 @@ public class Planner {
      * work on the source: in the transaction that holds the exported snapshot where there is one, else on a connection
      * of its own; a stop cancels the statement it runs.
      */
-    private static <T> T onSource(MigrationRun run, SourceWork<T> work) throws SQLException {
+    static <T> T onSource(MigrationRun run, SourceWork<T> work) throws SQLException {
         Connection c = run.snapshotHolder != null ? run.snapshotHolder : Pg.connect("source", run.cfg.source);
         try (MigrationRun.OnStop s = run.cancelOnStop(c)) {
             return work.run(c);

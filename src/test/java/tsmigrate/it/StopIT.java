@@ -185,6 +185,40 @@ class StopIT {
     }
 
     /**
+     * Catch-up reads each table's newest time on the source, which waits behind a lock a session holds on the table:
+     * SIGTERM cancels that read too, and the run exits 4 at once; the next catch-up copies the rows.
+     */
+    @Test
+    void sigtermWhileCatchUpWaitsForALockStopsAtOnce() throws Exception {
+        String[] dbs = pairWithRows("stop_catchup");
+        Path first = work.resolve("catchup-first.log");
+        Process migrate = start(dbs, first);
+        assertTrue(migrate.waitFor(3, TimeUnit.MINUTES));
+        assertEquals(0, migrate.exitValue(), Files.readString(first));
+        Clusters.runSql(Clusters.source(), dbs[0], "INSERT INTO m VALUES (timestamptz '2026-01-01', -1)");
+        String id = tsmigrate.state.StateStore.migrationId(tsmigrate.config.ConnInfo.parse("source", Clusters.source().uri(dbs[0])),
+                tsmigrate.config.ConnInfo.parse("target", Clusters.target().uri(dbs[1])));
+        Path log = work.resolve("catchup.log");
+        // held until the run waits for it, past preflight (whose reads the table lock would stop first)
+        try (Connection other = Clusters.target().connect(dbs[1]); Connection lock = Clusters.source().connect(dbs[0])) {
+            Pg.exec(other, "SELECT pg_advisory_lock(hashtext(" + Pg.literal(id + "/catch-up") + "))");
+            Process run = start(dbs, log, "--catch-up");
+            awaitLine(run, log, "catch-up: another instance holds it; waiting");
+            lock.setAutoCommit(false);
+            Pg.exec(lock, "LOCK TABLE m IN ACCESS EXCLUSIVE MODE");
+            Pg.exec(other, "SELECT pg_advisory_unlock_all()");
+            stopsAtOnce(run, log, "catch-up");
+        }
+        Path again = work.resolve("catchup-again.log");
+        Process resume = start(dbs, again, "--catch-up");
+        assertTrue(resume.waitFor(3, TimeUnit.MINUTES));
+        assertEquals(0, resume.exitValue(), Files.readString(again));
+        try (Connection s = Clusters.source().connect(dbs[0]); Connection t = Clusters.target().connect(dbs[1])) {
+            assertEquals(DbCompare.allRows(s), DbCompare.allRows(t));
+        }
+    }
+
+    /**
      * Another instance of the migration is planning (it holds the plan step's lock): this one waits for it, but a
      * SIGTERM meanwhile ends the wait, and the run exits 4 at once.
      */
