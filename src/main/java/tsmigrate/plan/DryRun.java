@@ -38,7 +38,9 @@ public final class DryRun {
                 return;
             }
             Planner p = new Planner();
-            for (TableInfo t : p.listTables(src, run)) {
+            List<TableInfo> tables = p.listTables(src, run);
+            p.readAhead(src, run, tables);
+            for (TableInfo t : tables) {
                 int n = p.chunksFor(src, run, t).size();
                 rows.add(new String[] {t.shown(), String.valueOf(n), String.format("%,d", t.estimatedRows), Durations.bytes(t.bytes), t.split});
                 chunks += n;

@@ -51,6 +51,7 @@ public class Planner {
             onSource(run, c -> {
                 tables.addAll(listTables(c, run));
                 java.util.Map<String, tsmigrate.timescale.SourceHypertables.Hypertable> hts = tsmigrate.timescale.SourceHypertables.read(c);
+                readAhead(c, run, tables.stream().filter(t -> !hts.containsKey(t.key())).toList());
                 int n = 0;
                 for (TableInfo t : tables) {
                     t.number = ++n;
@@ -142,6 +143,7 @@ public class Planner {
             List<Chunk> chunks = new ArrayList<>();
             onSource(run, c -> {
                 int n = plannedNow.size();
+                readAhead(c, run, added);
                 for (TableInfo t : added) {
                     t.number = ++n;
                     chunks.addAll(chunksFor(c, run, t));
@@ -713,9 +715,9 @@ public class Planner {
 
     List<Chunk> chunksFor(Connection c, MigrationRun run, TableInfo t) throws SQLException {
         Path dir = run.workDir.root().resolve(t.dirName());
-        String[] time = timeColumn(c, run, t);
+        String[] time = timeColumnOf(c, run, t);
         List<String[]> ranges; // {predicate, range in words}
-        if (time != null && (ranges = timeRangesWithinTimestamps(c, run, t, time)) != null) {
+        if (time != null && (ranges = timeRangesWithinTimestamps(c, run, t, time, knownMinMax.get(t.oid))) != null) {
             // split by time; ranges set above
         } else if (t.estimatedRows > run.cfg.splitRows && (ranges = keyRanges(c, run, t)) != null) {
             // split by primary key; ranges set above
@@ -774,15 +776,98 @@ public class Planner {
         return out;
     }
 
+    /** What the planner needs to know of a table's candidate time column; see TIME_COLUMN. */
+    private static final String TIME_COLUMN_FIELDS = "a.attname, pg_catalog.format_type(a.atttypid, NULL), a.attnotnull,"
+            + " EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = a.attrelid AND i.indkey[0] = a.attnum) AS leads,"
+            // what the planner's probes need: an index that finds the next value at once
+            + " EXISTS (SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid"
+            + " JOIN pg_catalog.pg_am am ON am.oid = ic.relam WHERE i.indrelid = a.attrelid AND i.indkey[0] = a.attnum"
+            + " AND am.amname = 'btree' AND i.indpred IS NULL AND i.indisvalid) AS ordered";
+
+    /**
+     * Each table's column to split on, in one round trip for all of them (a distant source costs a round trip per
+     * statement): the configured one, else the time-typed column an index leads with, first in column order.
+     */
+    private static final String TIME_COLUMNS = "SELECT u.oid, x.* FROM ROWS FROM (pg_catalog.unnest(?::oid[]), pg_catalog.unnest(?::text[])) AS u (oid, configured)"
+            + " LEFT JOIN LATERAL (SELECT " + TIME_COLUMN_FIELDS + " FROM pg_catalog.pg_attribute a"
+            + " WHERE a.attrelid = u.oid AND a.attnum > 0 AND NOT a.attisdropped AND CASE WHEN u.configured IS NOT NULL"
+            + " THEN a.attname = u.configured ELSE a.atttypid IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) END"
+            + " ORDER BY leads DESC, a.attnum LIMIT 1) x ON true";
+
+    /** Time columns (rows of TIME_COLUMNS, attname null where there is none) and whole tables' {min, max}, by oid. */
+    private final Map<Long, String[]> knownTimeColumns = new java.util.HashMap<>();
+    private final Map<Long, String[]> knownMinMax = new java.util.HashMap<>();
+
+    /** Tables whose min and max times one statement reads: a few hundred small aggregates plan in moments. */
+    private static final int MIN_MAX_PER_STATEMENT = 200;
+
+    /**
+     * Reads ahead, in a few statements, what planning each table would ask the source one table at a time: its time
+     * column and, for a table that will be one chunk (small, no interval asked for), its min and max time. With 2,000
+     * tables that was 4,000 round trips, minutes against a distant source.
+     */
+    void readAhead(Connection c, MigrationRun run, List<TableInfo> tables) throws SQLException {
+        if (tables.isEmpty()) return;
+        try (PreparedStatement ps = c.prepareStatement(TIME_COLUMNS)) {
+            Object[] oids = new Object[tables.size()];
+            Object[] configured = new Object[tables.size()];
+            for (int i = 0; i < tables.size(); i++) {
+                oids[i] = tables.get(i).oid;
+                configured[i] = tables.get(i).configuredTimeColumn(run.cfg.timeColumns);
+            }
+            ps.setArray(1, c.createArrayOf("bigint", oids));
+            ps.setArray(2, c.createArrayOf("text", configured));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) knownTimeColumns.put(rs.getLong(1), timeColumnRow(rs, 2));
+            }
+        }
+        List<TableInfo> whole = new ArrayList<>();
+        for (TableInfo t : tables) {
+            String[] row = knownTimeColumns.get(t.oid);
+            if (isWhole(run, t) && row != null && row[0] != null) whole.add(t);
+        }
+        for (int from = 0; from < whole.size(); from += MIN_MAX_PER_STATEMENT) {
+            List<TableInfo> some = whole.subList(from, Math.min(whole.size(), from + MIN_MAX_PER_STATEMENT));
+            StringBuilder sql = new StringBuilder();
+            for (int i = 0; i < some.size(); i++) {
+                TableInfo t = some.get(i);
+                String[] row = knownTimeColumns.get(t.oid);
+                if (i > 0) sql.append(" UNION ALL ");
+                sql.append("(SELECT ").append(i).append(", ").append(minMaxOf(t, Pg.ident(row[0]), row[1])).append(")");
+            }
+            try (PreparedStatement ps = c.prepareStatement(sql.toString()); ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) knownMinMax.put(some.get(rs.getInt(1)).oid, new String[] {rs.getString(2), rs.getString(3)});
+            }
+        }
+    }
+
+    /** min and max of the finite times of the table (a select list and its FROM). */
+    private static String minMaxOf(TableInfo t, String qc, String type) {
+        return "min(" + qc + ")::text, max(" + qc + ")::text FROM ONLY " + t.qualified() + " WHERE " + qc + " > CAST('-infinity' AS " + type
+                + ") AND " + qc + " < CAST('infinity' AS " + type + ")";
+    }
+
+    /** A small table is one chunk (its NULL times too), unless the interval was asked for: see timeRanges. */
+    private static boolean isWhole(MigrationRun run, TableInfo t) {
+        return !run.cfg.chunkIntervalGiven && t.bytes < SMALL_TABLE_BYTES;
+    }
+
+    /** {name, type, notnull, leads, ordered} from a TIME_COLUMN_FIELDS row starting at column `at`; name null if none. */
+    private static String[] timeColumnRow(ResultSet rs, int at) throws SQLException {
+        return new String[] {rs.getString(at), rs.getString(at + 1), rs.getBoolean(at + 2) ? "t" : "f", rs.getBoolean(at + 3) ? "t" : "f",
+                rs.getBoolean(at + 4) ? "t" : "f"};
+    }
+
+    /** The table's time column as read ahead, or read now. */
+    private String[] timeColumnOf(Connection c, MigrationRun run, TableInfo t) throws SQLException {
+        String[] row = knownTimeColumns.get(t.oid);
+        return row != null ? judgeTimeColumn(run, t, row) : timeColumn(c, run, t);
+    }
+
     /** {name, type, notnull "t"/"f", a whole valid btree index leads with it "t"/"f"} of the column to split on, or null. */
     private static String[] timeColumn(Connection c, MigrationRun run, TableInfo t) throws SQLException {
         String configured = t.configuredTimeColumn(run.cfg.timeColumns);
-        String sql = "SELECT a.attname, pg_catalog.format_type(a.atttypid, NULL), a.attnotnull,"
-                + " EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = a.attrelid AND i.indkey[0] = a.attnum) AS leads,"
-                // what the planner's probes need: an index that finds the next value at once
-                + " EXISTS (SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid"
-                + " JOIN pg_catalog.pg_am am ON am.oid = ic.relam WHERE i.indrelid = a.attrelid AND i.indkey[0] = a.attnum"
-                + " AND am.amname = 'btree' AND i.indpred IS NULL AND i.indisvalid) AS ordered"
+        String sql = "SELECT " + TIME_COLUMN_FIELDS
                 + " FROM pg_catalog.pg_attribute a WHERE a.attrelid = ? AND a.attnum > 0 AND NOT a.attisdropped"
                 + (configured != null ? " AND a.attname = ?"
                         : " AND a.atttypid IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype)")
@@ -791,34 +876,42 @@ public class Planner {
             ps.setLong(1, t.oid);
             if (configured != null) ps.setString(2, configured);
             try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    if (configured != null) {
-                        throw new UserError("The time column '" + configured + "' configured for " + t.qualified() + " does not exist.",
-                                "Fix timeColumns in the job file; the column names of the table are: " + String.join(", ", t.columns) + ".");
-                    }
-                    return null;
-                }
-                String type = rs.getString(2);
-                if (configured != null && !Set.of("timestamp with time zone", "timestamp without time zone", "date").contains(type)) {
-                    throw new UserError("The time column '" + configured + "' of " + t.qualified() + " is of type " + type + ".",
-                            "A time column must be timestamptz, timestamp or date.");
-                }
-                // Without an index each range would scan the whole table: not worth it unless asked for.
-                if (configured == null && !rs.getBoolean(4)) return null;
-                return new String[] {rs.getString(1), type, rs.getBoolean(3) ? "t" : "f", rs.getBoolean(5) ? "t" : "f"};
+                return judgeTimeColumn(run, t, rs.next() ? timeColumnRow(rs, 1) : new String[5]);
             }
         }
+    }
+
+    /** The column to split on from what the source says of it ({name, type, notnull, leads, ordered}), or null. */
+    private static String[] judgeTimeColumn(MigrationRun run, TableInfo t, String[] row) {
+        String configured = t.configuredTimeColumn(run.cfg.timeColumns);
+        if (row[0] == null) {
+            if (configured != null) {
+                throw new UserError("The time column '" + configured + "' configured for " + t.qualified() + " does not exist.",
+                        "Fix timeColumns in the job file; the column names of the table are: " + String.join(", ", t.columns) + ".");
+            }
+            return null;
+        }
+        String type = row[1];
+        if (configured != null && !Set.of("timestamp with time zone", "timestamp without time zone", "date").contains(type)) {
+            throw new UserError("The time column '" + configured + "' of " + t.qualified() + " is of type " + type + ".",
+                    "A time column must be timestamptz, timestamp or date.");
+        }
+        // Without an index each range would scan the whole table: not worth it unless asked for.
+        if (configured == null && !"t".equals(row[3])) return null;
+        return new String[] {row[0], type, row[2], row[4]};
     }
 
     /**
      * Time ranges, or null when the column's values reach past the last timestamp (294276 AD), where stepping
      * through them overflows: such a table is then split as if it had no time column.
      */
-    private static List<String[]> timeRangesWithinTimestamps(Connection c, MigrationRun run, TableInfo t, String[] time) throws SQLException {
-        // The planner may read in the transaction that holds the exported snapshot: an error must not end it.
-        java.sql.Savepoint sp = c.getAutoCommit() ? null : c.setSavepoint();
+    private static List<String[]> timeRangesWithinTimestamps(Connection c, MigrationRun run, TableInfo t, String[] time, String[] minMax)
+            throws SQLException {
+        // The planner may read in the transaction that holds the exported snapshot: an error must not end it. A table
+        // read ahead as one chunk asks nothing more.
+        java.sql.Savepoint sp = c.getAutoCommit() || (minMax != null && isWhole(run, t)) ? null : c.setSavepoint();
         try {
-            List<String[]> ranges = timeRanges(c, run, t, time[0], time[1], "t".equals(time[2]), "t".equals(time[3]));
+            List<String[]> ranges = timeRanges(c, run, t, time[0], time[1], "t".equals(time[2]), "t".equals(time[3]), minMax);
             if (sp != null) c.releaseSavepoint(sp);
             return ranges;
         } catch (SQLException e) {
@@ -835,26 +928,29 @@ public class Planner {
     }
 
     private static List<String[]> timeRanges(Connection c, MigrationRun run, TableInfo t, String col, String type, boolean notNull,
-            boolean indexed) throws SQLException {
+            boolean indexed, String[] knownMinMax) throws SQLException {
         String qc = Pg.ident(col);
         String lo = "CAST('-infinity' AS " + type + ")";
         String hi = "CAST('infinity' AS " + type + ")";
         String min;
         String max;
-        try (PreparedStatement ps = c.prepareStatement("SELECT min(" + qc + ")::text, max(" + qc + ")::text FROM ONLY " + t.qualified()
-                + " WHERE " + qc + " > " + lo + " AND " + qc + " < " + hi);
-             ResultSet rs = ps.executeQuery()) {
-            rs.next();
-            min = rs.getString(1);
-            max = rs.getString(2);
+        if (knownMinMax != null) {
+            min = knownMinMax[0];
+            max = knownMinMax[1];
+        } else {
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + minMaxOf(t, qc, type)); ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                min = rs.getString(1);
+                max = rs.getString(2);
+            }
         }
-        // a date column steps whole days: an interval with part of a day is rounded up (13 hours: 1 day)
-        String interval = type.equals("date") ? wholeDays(c, run.cfg.chunkInterval) : run.cfg.chunkInterval;
-        long widen = 1;
-        List<String> bounds;
         // A small table is one chunk (its NULL times too), unless the interval was asked for: each chunk costs a claim,
         // a transaction on each side and state writes (~5 ms on two cores), more than a few MiB take to copy.
-        boolean whole = !run.cfg.chunkIntervalGiven && t.bytes < SMALL_TABLE_BYTES;
+        boolean whole = isWhole(run, t);
+        // a date column steps whole days: an interval with part of a day is rounded up (13 hours: 1 day)
+        String interval = type.equals("date") && !whole ? wholeDays(c, run.cfg.chunkInterval) : run.cfg.chunkInterval;
+        long widen = 1;
+        List<String> bounds;
         if (min == null || whole) {
             bounds = List.of();
         } else if (indexed) {
