@@ -13,7 +13,8 @@ import tsmigrate.run.MigrationRun;
  * Autovacuum paused on the target's tables while they are loaded: the chunk commits would otherwise start
  * autovacuum on them, and post-data's CREATE INDEX then waits for it to be cancelled (about a second each,
  * measured by the benchmark). The pause is recorded in the state, so a later run resets what an earlier one
- * paused; a table whose owner set autovacuum_enabled is left alone, and so are hypertables.
+ * paused; a table whose owner set autovacuum_enabled is left alone, and so are hypertables, and tables under the
+ * small-table size: an autovacuum of one ends in moments, while a pause and its reset cost eight round trips.
  */
 public final class Autovacuum {
     private Autovacuum() {
@@ -22,7 +23,7 @@ public final class Autovacuum {
     public static void pause(MigrationRun run) throws SQLException {
         try (Connection t = Pg.connect("target", run.cfg.target)) {
             for (TableInfo table : run.getTables()) {
-                if (table.hypertableOnTarget) continue;
+                if (table.hypertableOnTarget || table.bytes < tsmigrate.plan.Planner.SMALL_TABLE_BYTES) continue;
                 String opts = Pg.queryString(t, "SELECT coalesce(array_to_string(reloptions, ','), '') FROM pg_catalog.pg_class WHERE oid = to_regclass("
                         + Pg.literal(table.qualified()) + ")");
                 if (opts == null || opts.contains("autovacuum_enabled")) continue; // gone, or the owner's own setting

@@ -38,7 +38,7 @@ public class Planner {
     /** Beyond this many ranges per table the interval is widened: empty ranges cost a query each. */
     static final int MAX_CHUNKS_PER_TABLE = 5000;
     /** Below this size (with its TOAST) a table is one chunk when --chunk-interval is not given. */
-    static final long SMALL_TABLE_BYTES = 8L << 20;
+    public static final long SMALL_TABLE_BYTES = 8L << 20;
 
     /**
      * Plans once per migration (the first instance to get here), saves the plan in the state store, then
