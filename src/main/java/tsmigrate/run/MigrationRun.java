@@ -125,7 +125,7 @@ public final class MigrationRun {
     }
 
     /** Ends the source transaction that holds the exported snapshot; its readers are done with it. */
-    public void releaseSnapshot() {
+    public synchronized void releaseSnapshot() {
         if (snapshotHolder != null) {
             tsmigrate.db.Pg.closeQuietly(snapshotHolder);
             snapshotHolder = null;
@@ -143,6 +143,7 @@ public final class MigrationRun {
             if (!"22023".equals(e.getSQLState())) throw e;
             warn("the source snapshot " + snapshotId + " is gone; later reads are made without it");
             snapshotId = null;
+            releaseSnapshot(); // its holder died with it: whoever reads the source next opens a connection of its own
             throw new java.sql.SQLTransientException("snapshot lost, retry without it", "08000", e);
         }
     }
