@@ -542,7 +542,9 @@ public class Planner {
                 ? " r.relkind = 'p' AND EXISTS (SELECT 1 FROM pg_catalog.pg_partition_tree(f.confrelid) pt"
                         + "   WHERE pt.isleaf AND pt.relid::bigint = ANY (CAST(? AS bigint[])))"
                 : " CAST(? AS bigint[]) IS NULL";
-        String sql = "SELECT f.conrelid::bigint, f.conname, rn.nspname, r.relname," + partitioned
+        String sql = "SELECT f.conrelid::bigint, f.conname, rn.nspname, r.relname," + partitioned + ","
+                + " (SELECT array_agg(a.attname::text ORDER BY k.o) FROM pg_catalog.unnest(f.conkey) WITH ORDINALITY k (attnum, o)"
+                + " JOIN pg_catalog.pg_attribute a ON a.attrelid = f.conrelid AND a.attnum = k.attnum)"
                 + " FROM pg_catalog.pg_constraint f JOIN pg_catalog.pg_class r ON r.oid = f.confrelid"
                 + " JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace"
                 + " WHERE f.contype = 'f' AND f.conrelid::bigint = ANY (CAST(? AS bigint[])) AND NOT (f.confrelid::bigint = ANY (CAST(? AS bigint[])))"
@@ -564,13 +566,14 @@ public class Planner {
                     if (rs.getBoolean(5)) continue; // a partitioned table whose rows are copied through its partitions
                     long child = rs.getLong(1);
                     TableInfo t = tables.stream().filter(x -> x.oid == child).findFirst().orElseThrow();
-                    // without rows the key is added to an empty table, and holds; so it does when the table it refers to
-                    // (not partitioned) has none to leave out
-                    if (!Pg.hasRows(c, t.qualified())) continue;
-                    String referenced = Pg.qualified(rs.getString(3), rs.getString(4));
-                    if ("f".equals(Pg.queryString(c, "SELECT relkind = 'p' OR EXISTS (SELECT 1 FROM ONLY " + referenced + ")"
-                            + " FROM pg_catalog.pg_class WHERE oid = CAST(" + Pg.literal(referenced) + " AS regclass)"))) continue;
-                    out.add(t.qualified() + " (" + rs.getString(2) + ") refers to " + referenced);
+                    // The key holds on the target unless a row refers to something: one whose key columns are all set
+                    // (a NULL one refers to nothing). Such a row also says, the key being valid, that the table it refers
+                    // to has rows, which are left out: that table is never read (a lock held on it would hold us up).
+                    List<String> refs = new ArrayList<>();
+                    for (String col : strings(rs.getArray(6))) refs.add(Pg.ident(col) + " IS NOT NULL");
+                    if (!"t".equals(Pg.queryString(c, "SELECT EXISTS (SELECT 1 FROM ONLY " + t.qualified() + " WHERE "
+                            + String.join(" AND ", refs) + ")"))) continue;
+                    out.add(t.qualified() + " (" + rs.getString(2) + ") refers to " + Pg.qualified(rs.getString(3), rs.getString(4)));
                 }
             }
         }
