@@ -409,11 +409,16 @@ public class Planner {
         List<String> added = now.stream().map(TableInfo::qualified).filter(k -> !plannedKeys.contains(k)).toList();
         List<String> left = run.getTables().stream().map(TableInfo::qualified).filter(k -> !nowKeys.contains(k)).toList();
         if (!added.isEmpty()) {
+            // a table renamed on the source looks like a table dropped (from the plan) and one created (not in it)
+            String renamed = dropped.isEmpty() ? "" : " If one is a table of the plan renamed on the source (the plan's "
+                    + names(dropped.stream().map(TableInfo::qualified).toList()) + " no longer there), renaming it back on the"
+                    + " source resumes the migration; excluding the new name leaves out its rows not copied yet, and on the target"
+                    + " its keys and indexes (and a partition is detached from its parent there).";
             throw new tsmigrate.run.Refusal("This migration's plan, made by its first run, does not have " + added.size()
                     + " table(s) this run selects: " + names(added) + ". Their rows would never be copied; nothing was copied.",
                     "Run with the --include/--exclude of the first run, or --exclude these tables (a table created on the source"
                             + " since is not part of this migration: migrate it separately). --restart plans again, but only while the"
-                            + " target's tables hold no rows.");
+                            + " target's tables hold no rows." + renamed);
         }
         if (!left.isEmpty()) {
             run.warn("plan: " + left.size() + " table(s) of this migration's plan are not selected by this run, or are gone from the"

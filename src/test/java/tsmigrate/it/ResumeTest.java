@@ -391,6 +391,10 @@ class ResumeTest {
                 CREATE INDEX ON "Scratch Ops"."Temp Log" (note);
                 ALTER TABLE d RENAME TO d_renamed;
                 """);
+        Cli.Result refused = Cli.run(verb("migrate", args(dbs, "--exclude", "\"Scratch Ops\".*")));
+        assertEquals(TsMigrate.REFUSED, refused.exit(), refused.all());
+        assertTrue(refused.err().contains("\"public\".\"d_renamed\"") && refused.err().contains("renamed on the source (the plan's \"public\".\"d\"")
+                && refused.err().contains("renaming it back"), "a rename is named as a possibility:\n" + refused.err());
         for (int i = 0; i < 2; i++) {
             Cli.Result r = Cli.run(verb("migrate", args(dbs, "--exclude", "\"Scratch Ops\".*", "--exclude", "public.d_renamed")));
             assertEquals(0, r.exit(), r.all());
