@@ -59,13 +59,18 @@ public class SchemaStep {
             if (section.equals("post-data")) {
                 // pre-data ran in an earlier process, from an earlier dump: a table made or renamed on the source
                 // since, which the job leaves out, is not on the target, and its indexes and keys cannot be made
-                List<String> absent = notOnTarget(run);
-                for (String t : absent) dumpArgs.add("--exclude-table=" + t); // quoted: taken literally, not as a pattern
-                if (!absent.isEmpty()) {
-                    run.warn(section + ": left out the indexes, keys and triggers of " + absent.size() + " table(s) the source has and"
-                            + " the target lacks (made or renamed on the source since pre-data, and not copied): "
-                            + String.join(", ", absent.subList(0, Math.min(10, absent.size())))
-                            + (absent.size() > 10 ? " and " + (absent.size() - 10) + " more" : ""));
+                List<String[]> absent = notOnTarget(run);
+                for (String[] t : absent) dumpArgs.add("--exclude-table=" + t[0]); // quoted: taken literally, not as a pattern
+                List<String> tables = absent.stream().filter(t -> !t[1].equals("m")).map(t -> t[0]).toList();
+                List<String> views = absent.stream().filter(t -> t[1].equals("m")).map(t -> t[0]).toList();
+                if (!tables.isEmpty()) {
+                    run.warn(section + ": left out the indexes, keys and triggers of " + tables.size() + " table(s) the source has and"
+                            + " the target lacks (made or renamed on the source since pre-data, and not copied): " + firstTen(tables));
+                }
+                if (!views.isEmpty()) {
+                    run.warn(section + ": left out the data (REFRESH) and indexes of " + views.size() + " materialized view(s) the source"
+                            + " has and the target lacks (made or renamed on the source since pre-data): " + firstTen(views)
+                            + "; one renamed stays on the target under its old name, not populated");
                 }
             }
             Files.deleteIfExists(dump);
@@ -168,25 +173,37 @@ public class SchemaStep {
         }
     }
 
-    /** The source's tables (and materialized views) that the target lacks, quoted, in the run's snapshot when it has one. */
-    private static List<String> notOnTarget(MigrationRun run) {
+    private static String firstTen(List<String> names) {
+        return String.join(", ", names.subList(0, Math.min(10, names.size()))) + (names.size() > 10 ? " and " + (names.size() - 10) + " more" : "");
+    }
+
+    /**
+     * The source's tables and materialized views that the target lacks, as {quoted name, relkind}, in the run's
+     * snapshot when it has one.
+     */
+    private static List<String[]> notOnTarget(MigrationRun run) {
         List<String> onSource = new ArrayList<>();
+        java.util.Map<String, String> kinds = new java.util.HashMap<>();
         java.sql.Connection s = null;
         try {
             s = run.snapshotHolder != null ? run.snapshotHolder : tsmigrate.db.Pg.connect("source", run.cfg.source);
             try (java.sql.Statement st = s.createStatement();
-                 java.sql.ResultSet rs = st.executeQuery("SELECT n.nspname, c.relname FROM pg_catalog.pg_class c"
+                 java.sql.ResultSet rs = st.executeQuery("SELECT n.nspname, c.relname, c.relkind FROM pg_catalog.pg_class c"
                          + " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', 'm') AND "
                          + tsmigrate.db.Pg.SYSTEM_SCHEMA_FILTER + " AND " + tsmigrate.db.Pg.NOT_EXTENSION_MEMBER + " ORDER BY 1, 2")) {
-                while (rs.next()) onSource.add(tsmigrate.db.Pg.qualified(rs.getString(1), rs.getString(2)));
+                while (rs.next()) {
+                    String q = tsmigrate.db.Pg.qualified(rs.getString(1), rs.getString(2));
+                    onSource.add(q);
+                    kinds.put(q, rs.getString(3));
+                }
             }
-            List<String> absent = new ArrayList<>();
+            List<String[]> absent = new ArrayList<>();
             try (java.sql.Connection t = tsmigrate.db.Pg.connect("target", run.cfg.target);
                  java.sql.PreparedStatement ps = t.prepareStatement("SELECT q FROM pg_catalog.unnest(?::text[]) WITH ORDINALITY AS u (q, o)"
                          + " WHERE pg_catalog.to_regclass(q) IS NULL ORDER BY o")) {
                 ps.setArray(1, t.createArrayOf("text", onSource.toArray()));
                 try (java.sql.ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) absent.add(rs.getString(1));
+                    while (rs.next()) absent.add(new String[] {rs.getString(1), kinds.get(rs.getString(1))});
                 }
             }
             return absent;

@@ -383,13 +383,15 @@ class ResumeTest {
     @Test
     void tablesMadeOrRenamedOnTheSourceSincePreDataAndLeftOutDoNotFailPostData() throws Exception {
         String[] dbs = Clusters.newPair("postnew");
-        Clusters.runSql(Clusters.source(), dbs[0], SOURCE);
+        Clusters.runSql(Clusters.source(), dbs[0], SOURCE + "CREATE MATERIALIZED VIEW mv AS SELECT device, count(*) FROM m GROUP BY device;"
+                + " CREATE UNIQUE INDEX ON mv (device);");
         Cli.Result first = Cli.run(verb("migrate", args(dbs, "--steps", "preflight,pre-data,data")));
         assertEquals(0, first.exit(), first.all());
         Clusters.runSql(Clusters.source(), dbs[0], """
                 CREATE SCHEMA "Scratch Ops"; CREATE TABLE "Scratch Ops"."Temp Log" (id int PRIMARY KEY, note text);
                 CREATE INDEX ON "Scratch Ops"."Temp Log" (note);
                 ALTER TABLE d RENAME TO d_renamed;
+                ALTER MATERIALIZED VIEW mv RENAME TO "mv.ren";
                 """);
         Cli.Result refused = Cli.run(verb("migrate", args(dbs, "--exclude", "\"Scratch Ops\".*")));
         assertEquals(TsMigrate.REFUSED, refused.exit(), refused.all());
@@ -400,6 +402,8 @@ class ResumeTest {
             assertEquals(0, r.exit(), r.all());
             if (i == 0) {
                 assertTrue(r.all().contains("\"Scratch Ops\".\"Temp Log\"") && r.all().contains("\"public\".\"d_renamed\""), r.all());
+                assertTrue(r.all().contains("materialized view(s) the source has and the target lacks") && r.all().contains("\"public\".\"mv.ren\"")
+                        && r.all().contains("not populated"), "a renamed view is named as such:\n" + r.all());
             }
         }
         try (Connection t = Clusters.target().connect(dbs[1])) {
