@@ -88,11 +88,18 @@ public class Verifier {
         String format = storedFormat != null ? storedFormat : ch.table.fingerprintFormat != null ? ch.table.fingerprintFormat : "csv";
         String source;
         Fingerprint targetPrint;
+        String side = "source";
         try {
             source = !fresh && stored != null ? stored : Fingerprint.copyOut(sourceConn(run, c), ch.copyOutSql(format, false), format, null).toString();
+            side = "target";
             targetPrint = Fingerprint.copyOut(c[0], ch.copyOutSql(format, true), format, null);
         } catch (java.io.IOException e) {
             throw new SQLException("cannot read " + ch + " for its fingerprint: " + e.getMessage(), "08006", e);
+        } catch (SQLException e) {
+            // the server's message names neither the table nor the side (QA: "column "ts" does not exist"); the state and
+            // the cause are kept, for the retries of a lost connection
+            throw new SQLException("cannot read " + ch + " on the " + side + " to verify it: " + tsmigrate.copy.Faults.firstLine(e),
+                    e.getSQLState(), e);
         }
         String target = targetPrint.toString();
         boolean ok = source.equals(target);

@@ -59,6 +59,8 @@ public final class VerifyAll {
             for (Future<?> f : done) f.get();
         } catch (Exception e) {
             v.close();
+            // what failed, not the executor's wrapping of it ("java.sql.SQLException: ...")
+            if (e instanceof java.util.concurrent.ExecutionException && e.getCause() instanceof Exception cause) throw cause;
             throw e;
         } finally {
             pool.shutdownNow();

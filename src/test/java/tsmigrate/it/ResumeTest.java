@@ -101,6 +101,22 @@ class ResumeTest {
         assertTrue(status.out().matches("(?s).*\\n  data +done .*15/15 chunks, 20,100 rows.*"), status.out());
     }
 
+    /**
+     * A chunk verify cannot read (a column gone from the target) is named, with the side: the verb printed the server's
+     * message alone ("column "ts" does not exist", QA), naming no table.
+     */
+    @Test
+    void verifyVerbNamesTheChunkItCannotRead() throws Exception {
+        String[] dbs = Clusters.newPair("verifyread");
+        Clusters.runSql(Clusters.source(), dbs[0], SOURCE);
+        assertEquals(0, Cli.run(verb("migrate", args(dbs))).exit());
+        Clusters.runSql(Clusters.target(), dbs[1], "ALTER TABLE m RENAME COLUMN v TO v_renamed");
+        Cli.Result r = Cli.run(verb("verify", args(dbs)));
+        assertTrue(r.exit() != 0, r.all());
+        assertTrue(r.err().contains("\"public\".\"m\"") && r.err().contains("on the target") && r.err().contains("column \"v\" does not exist"),
+                r.err());
+    }
+
     @Test
     void verifyVerbNamesTheDifferingRange() throws Exception {
         String[] dbs = Clusters.newPair("verify");
