@@ -52,6 +52,13 @@ public final class DryRun {
             largeObjectBytes = largeObjects == 0 ? 0 : tsmigrate.largeobjects.LargeObjects.estimatedBytes(src);
             target = run.state.exists(tgt) ? "holds the state of this migration: migrate would resume it"
                     : "has no state of this migration: migrate would start it (and refuse if its tables hold rows)";
+            if (cfg.runs("data") && cfg.runs("post-data")) {
+                try {
+                    tsmigrate.preflight.Preflight.checkForeignKeysToLeftOut(run, src);
+                } catch (tsmigrate.run.UserError e) { // the selection's own refusal, told here rather than only by migrate (QA)
+                    target += "\nRefused: migrate would refuse this selection (exit 2): " + e.getMessage() + " " + e.hint();
+                }
+            }
         }
         rows.add(new String[] {"TOTAL", String.valueOf(chunks), String.format("%,d", estRows), Durations.bytes(bytes), ""});
         StringBuilder sb = new StringBuilder("Plan (dry run, nothing written): " + cfg.source.masked() + " -> " + cfg.target.masked() + "\n");

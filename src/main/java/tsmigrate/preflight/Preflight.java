@@ -353,7 +353,7 @@ public class Preflight {
     }
 
     /** A foreign key to a table whose rows are left out fails post-data, after every row was copied: refused first. */
-    private static void checkForeignKeysToLeftOut(MigrationRun run, Connection src) throws SQLException {
+    public static void checkForeignKeysToLeftOut(MigrationRun run, Connection src) throws SQLException {
         List<String> keys = Planner.foreignKeysToLeftOut(src, run);
         if (keys.isEmpty()) return;
         throw new UserError(keys.size() + " foreign key(s) of tables to copy refer to tables whose rows are left out"

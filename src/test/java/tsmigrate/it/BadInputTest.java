@@ -380,6 +380,10 @@ class BadInputTest {
         Cli.Result r = Cli.run("migrate", "--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
                 "--work-dir", work.resolve("fk").toString(), "--exclude", "public.parent");
         assertClean(r, TsMigrate.USAGE, "\"public\".\"child\" (child_parent_id_fkey) refers to \"public\".\"parent\"");
+        Cli.Result plan = Cli.run("plan", "--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
+                "--work-dir", work.resolve("fk").toString(), "--exclude", "public.parent");
+        assertTrue(plan.out().contains("migrate would refuse") && plan.out().contains("(child_parent_id_fkey) refers to"),
+                "the dry run tells the refusal too (QA):\n" + plan.all());
         assertFalse(r.err().contains("lonely"), "a table without rows adds its key to an empty table: " + r.err());
         assertEquals(0, userTables(dbs[1]));
         Cli.Result both = Cli.run("migrate", "--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
