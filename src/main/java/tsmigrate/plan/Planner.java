@@ -385,7 +385,8 @@ public class Planner {
      */
     static <T> T onSource(MigrationRun run, SourceWork<T> work) throws SQLException {
         Connection c = run.snapshotHolder != null ? run.snapshotHolder : Pg.connect("source", run.cfg.source);
-        try (MigrationRun.OnStop s = run.cancelOnStop(c)) {
+        try (MigrationRun.OnStop s = run.cancelOnStop(c);
+             tsmigrate.report.LockWaits waits = tsmigrate.report.LockWaits.ofSession("plan", "source", run.cfg.source, c, run.cfg.progressSeconds)) {
             return work.run(c);
         } finally {
             if (c != run.snapshotHolder) Pg.closeQuietly(c);

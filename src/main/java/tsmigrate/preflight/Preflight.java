@@ -40,7 +40,9 @@ public class Preflight {
             run.warn("preflight: cannot clear what an earlier run left in the work dir: " + e.getMessage());
         }
         try (Connection src = Pg.connect("source", run.cfg.source); Connection tgt = Pg.connect("target", run.cfg.target);
-                MigrationRun.OnStop s = run.cancelOnStop(src)) {
+                MigrationRun.OnStop s = run.cancelOnStop(src);
+                tsmigrate.report.LockWaits waits = tsmigrate.report.LockWaits.ofSession("preflight", "source", run.cfg.source, src,
+                        run.cfg.progressSeconds)) {
             checkBoth(run, src, tgt);
             boolean known = run.state.exists(tgt);
             if (known && run.cfg.restart) {

@@ -76,7 +76,8 @@ public class SchemaStep {
             Files.deleteIfExists(dump);
             tsmigrate.run.WorkDir.createPrivateFile(dump); // 0600 from the start: pg_dump keeps the mode of a file it truncates
             PgTool.Result d;
-            try {
+            try (tsmigrate.report.LockWaits waits = tsmigrate.report.LockWaits.ofTool(section, "source", run.cfg.source,
+                    appName(run, "pg_dump"), run.cfg.progressSeconds)) {
                 d = pgDump.run(run.cfg.source, run.workDir.root(), dumpArgs, appName(run, "pg_dump"), java.util.Map.of(),
                         () -> run.stopping);
             } catch (Exception e) { // rethrown as it was (precise rethrow)
@@ -127,7 +128,9 @@ public class SchemaStep {
         // pg_restore builds the indexes out of the JVM's sight: the server's own progress of each build, every period
         try (tsmigrate.report.ServerProgress progress = section.equals("post-data")
                 ? tsmigrate.report.ServerProgress.indexBuilds(section, run.cfg.target, appName(run, "pg_restore"), run.cfg.progressSeconds)
-                : null) {
+                : null;
+             tsmigrate.report.LockWaits waits = tsmigrate.report.LockWaits.ofTool(section, "target", run.cfg.target, appName(run, "pg_restore"),
+                     run.cfg.progressSeconds)) {
             r = pgRestore.run(run.cfg.target, run.workDir.root(), restoreArgs, appName(run, "pg_restore"), env, () -> run.stopping);
         }
         RestoreLog log = RestoreLog.parse(r.stderr(), section.equals("post-data"));
