@@ -84,7 +84,8 @@ public class Planner {
             boolean grew = addNewPartitions(run, fresh);
             boolean marked = markDropped(run, dropped);
             followPartitionChanges(run, now, dropped);
-            if (grew || marked) reloadPlan(run); // whole: another instance may have added some of them
+            boolean recolumned = followColumnChanges(run, now);
+            if (grew || marked || recolumned) reloadPlan(run); // whole: another instance may have added some of them
             warnDropped(run, dropped);
         }
         markHypertables(run);
@@ -92,6 +93,58 @@ public class Planner {
         long done = run.getChunks().stream().filter(ch -> !List.of("planned", "exported", "gone").contains(ch.state)).count();
         run.counts("plan", run.getTables().size() + " tables, " + run.getChunks().size() + " chunks"
                 + (done > 0 ? " (" + done + " already loaded)" : "") + "; plan in " + run.path("plan.yaml"));
+    }
+
+    /**
+     * Tables of the plan whose columns on the source are no longer the plan's (an ALTER TABLE since; or another table
+     * under the old name): a column added would not be copied, and a dropped one fails every chunk not copied yet. Where
+     * the target's table has the source's columns now (the same change made there), the plan takes them, for the chunks
+     * not copied yet, and says so; otherwise the run is refused, naming the changes. Returns whether the plan changed.
+     */
+    private static boolean followColumnChanges(MigrationRun run, List<TableInfo> now) throws Exception {
+        Map<String, TableInfo> onSource = new java.util.HashMap<>();
+        for (TableInfo t : now) onSource.put(t.qualified(), t);
+        List<String> refused = new ArrayList<>();
+        List<String> followed = new ArrayList<>();
+        try (Connection tgt = Pg.connect("target", run.cfg.target); Connection st = run.state.connect()) {
+            boolean pg12 = Pg.serverMajor(tgt) >= 12;
+            for (TableInfo t : run.getTables()) {
+                TableInfo src = onSource.get(t.qualified());
+                // the same names in another order (a column dropped and added again) change nothing: COPY names them
+                if (src == null || src.columns.isEmpty() || new java.util.HashSet<>(src.columns).equals(new java.util.HashSet<>(t.columns))) continue;
+                List<String> added = src.columns.stream().filter(col -> !t.columns.contains(col)).map(Pg::ident).toList();
+                List<String> gone = t.columns.stream().filter(col -> !src.columns.contains(col)).map(Pg::ident).toList();
+                String change = t.shown() + " (" + (added.isEmpty() ? "" : "added " + String.join(", ", added))
+                        + (!added.isEmpty() && !gone.isEmpty() ? "; " : "") + (gone.isEmpty() ? "" : "dropped " + String.join(", ", gone)) + ")";
+                Map<Long, SizeAndColumns> onTarget = sizesAndColumns(tgt, oidsOf(tgt, t.qualified()), pg12);
+                List<String> targetColumns = onTarget.isEmpty() ? List.of() : onTarget.values().iterator().next().columns();
+                if (new java.util.HashSet<>(targetColumns).equals(new java.util.HashSet<>(src.columns))) {
+                    run.state.setColumns(st, t, src.columns);
+                    followed.add(change);
+                } else {
+                    refused.add(change);
+                }
+            }
+        }
+        if (!refused.isEmpty()) {
+            throw new tsmigrate.run.Refusal("The columns of " + refused.size() + " table(s) of the plan changed on the source since the plan: "
+                    + String.join("; ", refused.subList(0, Math.min(5, refused.size()))) + (refused.size() > 5 ? "; ..." : "")
+                    + ". A column added would not be copied, and a dropped one fails every chunk not copied yet; nothing was copied.",
+                    "Make the same change to the table on the target (ALTER TABLE ... ADD or DROP COLUMN): the next run copies the chunks"
+                            + " left with the new columns. Or undo it on the source. If another table took the old name, leave it out"
+                            + " or rename it; --restart plans again, but only while the target's tables hold no rows.");
+        }
+        if (!followed.isEmpty()) {
+            run.warn("plan: the columns of " + followed.size() + " table(s) changed on the source since the plan, and on the target too: "
+                    + String.join("; ", followed) + ". The chunks not copied yet are copied with the new columns; rows copied before"
+                    + " keep what the target gave them (an added column's default), and are not verified again");
+        }
+        return !followed.isEmpty();
+    }
+
+    private static List<Long> oidsOf(Connection c, String qualified) throws SQLException {
+        String oid = Pg.queryString(c, "SELECT pg_catalog.to_regclass(" + Pg.literal(qualified) + ")::oid::bigint");
+        return oid == null ? List.of() : List.of(Long.parseLong(oid));
     }
 
     /** The plan as saved, in place of the one this run holds (which another run or instance has changed since). */

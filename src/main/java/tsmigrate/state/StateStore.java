@@ -568,6 +568,43 @@ public final class StateStore implements AutoCloseable {
         }
     }
 
+    /**
+     * The columns a table of the plan is copied with, from now on: its chunks exported with the old ones (files no
+     * worker holds) are exported again, and those loaded are verified on both sides anew. One transaction.
+     */
+    public void setColumns(Connection c, TableInfo t, List<String> columns) throws SQLException {
+        boolean auto = c.getAutoCommit();
+        c.setAutoCommit(false);
+        try {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.source_table SET columns = ? WHERE migration = ? AND table_no = ?")) {
+                ps.setArray(1, c.createArrayOf("text", columns.toArray()));
+                ps.setString(2, migrationId);
+                ps.setInt(3, t.number);
+                ps.executeUpdate();
+            }
+            try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.chunk SET state = 'planned', rows = NULL, bytes = NULL,"
+                    + " source_fingerprint = NULL, exported_by = NULL, export_location = NULL, export_ms = NULL, updated_at = now()"
+                    + " WHERE migration = ? AND table_no = ? AND state = 'exported' AND (claimed_by IS NULL OR claimed_until < now())")) {
+                ps.setString(1, migrationId);
+                ps.setInt(2, t.number);
+                ps.executeUpdate();
+            }
+            // loaded ones not verified yet: their source hash is of the old columns, so verify reads both sides again
+            try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.chunk SET source_fingerprint = NULL, updated_at = now()"
+                    + " WHERE migration = ? AND table_no = ? AND state = 'loaded'")) {
+                ps.setString(1, migrationId);
+                ps.setInt(2, t.number);
+                ps.executeUpdate();
+            }
+            c.commit();
+        } catch (SQLException e) {
+            c.rollback();
+            throw e;
+        } finally {
+            c.setAutoCommit(auto);
+        }
+    }
+
     /** Tables and chunks as planned (and progressed) so far, for a resumed run. */
     public void loadPlan(Connection c, Path workDir, List<TableInfo> tables, List<Chunk> chunks) throws SQLException {
         Map<Integer, TableInfo> byNo = new LinkedHashMap<>();

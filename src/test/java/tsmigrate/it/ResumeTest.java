@@ -392,6 +392,34 @@ class ResumeTest {
     }
 
     /**
+     * Columns added or dropped on the source since the plan: a resumed run copied the plan's columns, so an added one
+     * was lost and a dropped one failed every chunk; and another table under the old name had its key put on the old
+     * one by post-data (QA). Refused, naming the changes, until the target has the same columns; then the chunks left
+     * are copied with them.
+     */
+    @Test
+    void columnsChangedOnTheSourceSinceThePlanAreRefusedUntilTheTargetHasThem() throws Exception {
+        String[] dbs = Clusters.newPair("recolumn");
+        Clusters.runSql(Clusters.source(), dbs[0], SOURCE);
+        assertEquals(0, Cli.run(verb("migrate", args(dbs, "--steps", "preflight,pre-data"))).exit());
+        // planned, and m's chunks left to copy
+        Clusters.runSql(Clusters.target(), dbs[1], "ALTER TABLE m ADD CONSTRAINT nothing_fits CHECK (v < 0)");
+        Cli.Result first = Cli.run(verb("migrate", args(dbs)));
+        assertEquals(TsMigrate.FAILED, first.exit(), first.all());
+        Clusters.runSql(Clusters.target(), dbs[1], "ALTER TABLE m DROP CONSTRAINT nothing_fits");
+        Clusters.runSql(Clusters.source(), dbs[0], "ALTER TABLE m ADD COLUMN \"Note Text\" text DEFAULT 'n'; ALTER TABLE d DROP COLUMN name");
+        Cli.Result refused = Cli.run(verb("migrate", args(dbs)));
+        assertEquals(TsMigrate.REFUSED, refused.exit(), refused.all());
+        assertTrue(refused.err().contains("\"public\".\"m\" (added \"Note Text\")") && refused.err().contains("\"public\".\"d\" (dropped \"name\")"),
+                refused.err());
+        Clusters.runSql(Clusters.target(), dbs[1], "ALTER TABLE m ADD COLUMN \"Note Text\" text DEFAULT 'n'; ALTER TABLE d DROP COLUMN name");
+        Cli.Result r = Cli.run(verb("migrate", args(dbs)));
+        assertEquals(0, r.exit(), r.all());
+        assertTrue(r.all().contains("changed on the source since the plan, and on the target too"), r.all());
+        assertEqualData(dbs);
+    }
+
+    /**
      * Tables made or renamed on the source after pre-data, which the resumed job leaves out: the target lacks them, and
      * post-data, which dumps the source again in a resumed run, failed on their indexes and keys on every run
      * ("relation does not exist"). Their post-data is left out, and named.
