@@ -42,6 +42,8 @@ public class Preflight {
         try (Connection src = Pg.connect("source", run.cfg.source); Connection tgt = Pg.connect("target", run.cfg.target);
                 MigrationRun.OnStop s = run.cancelOnStop(src);
                 tsmigrate.report.LockWaits waits = tsmigrate.report.LockWaits.ofSession("preflight", "source", run.cfg.source, src,
+                        run.cfg.progressSeconds);
+                tsmigrate.report.LockWaits targetWaits = tsmigrate.report.LockWaits.ofSession("preflight", "target", run.cfg.target, tgt,
                         run.cfg.progressSeconds)) {
             checkBoth(run, src, tgt);
             boolean known = run.state.exists(tgt);
@@ -366,7 +368,10 @@ public class Preflight {
 
     /** Refuses a target whose user tables hold rows: migrating into it could mix or duplicate data. */
     static void checkTargetEmpty(MigrationRun run, Connection tgt) throws SQLException {
-        List<String> withRows = tablesWithRows(tgt);
+        List<String> withRows;
+        try (MigrationRun.OnStop t = run.cancelOnStop(tgt)) { // a read of every table: one may wait behind a lock (QA)
+            withRows = tablesWithRows(tgt);
+        }
         if (!withRows.isEmpty()) {
             throw new Refusal("The target " + run.cfg.target.masked() + " is not empty: " + withRows.size() + " table(s) hold rows, e.g. "
                     + UserError.someOf(withRows) + ". Nothing was changed.",

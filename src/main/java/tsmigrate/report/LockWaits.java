@@ -105,9 +105,10 @@ public final class LockWaits implements AutoCloseable {
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     String holders = rs.getString(5);
-                    out.add("session " + rs.getInt(1) + " on the " + side + " waits for a lock on " + tsmigrate.plan.TableInfo.printable(rs.getString(2))
+                    // shown(): a newline in a name is written as \n, so that it cannot split or forge a log line (QA)
+                    out.add("session " + rs.getInt(1) + " on the " + side + " waits for a lock on " + tsmigrate.plan.TableInfo.shown(rs.getString(2))
                             + " (" + rs.getString(3) + ") for " + rs.getLong(4) + " s, held by "
-                            + (holders == null ? "a session that ended or is not visible" : tsmigrate.plan.TableInfo.printable(holders))
+                            + (holders == null ? "a session that ended or is not visible (or a prepared transaction)" : tsmigrate.plan.TableInfo.shown(holders))
                             + "; it goes on once that lock is released");
                 }
             }

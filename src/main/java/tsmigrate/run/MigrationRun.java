@@ -30,7 +30,8 @@ public final class MigrationRun {
     /** Set on SIGTERM (see requestStop): workers take no new chunk, finish the ones in flight, and the run ends resumable. */
     public volatile boolean stopping;
     /** Connections whose running statement a stop cancels (see cancelOnStop). */
-    private final java.util.Set<Connection> cancelledOnStop = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Connections a stop cancels, with how many registrations each has open (they nest: an inner one's end keeps the outer). */
+    private final java.util.concurrent.ConcurrentHashMap<Connection, Integer> cancelledOnStop = new java.util.concurrent.ConcurrentHashMap<>();
     /** Source connection holding the exported snapshot open for the whole copy; null when snapshots are off. */
     public Connection snapshotHolder;
     public String snapshotId;
@@ -101,7 +102,7 @@ public final class MigrationRun {
      */
     public void requestStop() {
         stopping = true;
-        for (Connection c : cancelledOnStop) tsmigrate.db.Pg.cancelQuietly(c);
+        for (Connection c : cancelledOnStop.keySet()) tsmigrate.db.Pg.cancelQuietly(c);
     }
 
     /** A connection's registration for cancelling on stop; closing it ends that. */
@@ -115,13 +116,14 @@ public final class MigrationRun {
      * Throws Interrupted when the stop came first.
      */
     public OnStop cancelOnStop(Connection c) {
-        cancelledOnStop.add(c);
+        cancelledOnStop.merge(c, 1, Integer::sum);
+        OnStop registration = () -> cancelledOnStop.computeIfPresent(c, (k, n) -> n == 1 ? null : n - 1);
         // stopping is set before requestStop looks at the set: either it sees c, or this sees stopping
         if (stopping) {
-            cancelledOnStop.remove(c);
+            registration.close();
             throw new Migration.Interrupted();
         }
-        return () -> cancelledOnStop.remove(c);
+        return registration;
     }
 
     /** Ends the source transaction that holds the exported snapshot; its readers are done with it. */

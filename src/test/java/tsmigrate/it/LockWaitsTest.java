@@ -50,4 +50,29 @@ class LockWaitsTest {
                     + " for \\d+ s, held by pid \\d+ \\(holder B\\).*"), r.err());
         }
     }
+
+    /**
+     * Preflight's look at the target's tables waits for a lock held there too, and says so (it was silent, QA); a
+     * newline in the table's name is written as \n (it split the line, QA).
+     */
+    @Test
+    void aWaitOnTheTargetIsNamedAndANewlineInANameIsEscaped() throws Exception {
+        String[] dbs = Clusters.newPair("lockwaitstgt");
+        Clusters.runSql(Clusters.source(), dbs[0], "CREATE TABLE kept (id int); INSERT INTO kept VALUES (1);");
+        Clusters.runSql(Clusters.target(), dbs[1], "CREATE TABLE \"Other\nLog\" (id int)");
+        try (Connection a = Clusters.target().connect(dbs[1])) {
+            Pg.exec(a, "SET application_name = 'holder T'");
+            a.setAutoCommit(false);
+            Pg.exec(a, "LOCK TABLE \"Other\nLog\" IN ACCESS EXCLUSIVE MODE");
+            CompletableFuture<Cli.Result> run = CompletableFuture.supplyAsync(() -> Cli.run("migrate",
+                    "--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
+                    "--work-dir", work.toString(), "--progress-interval", "1"));
+            Thread.sleep(3500);
+            a.rollback();
+            Cli.Result r = run.get(2, TimeUnit.MINUTES);
+            assertEquals(0, r.exit(), r.all());
+            assertTrue(r.err().contains("preflight: session ") && r.err().contains(" on the target waits for a lock on public.\"Other\\nLog\" (AccessShareLock)")
+                    && r.err().contains("(holder T)"), r.err());
+        }
+    }
 }

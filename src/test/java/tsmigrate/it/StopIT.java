@@ -184,6 +184,21 @@ class StopIT {
         resumes(dbs, "preflight");
     }
 
+    /** The same for preflight's look at the target's tables, behind a lock held on one there (QA: SIGTERM waited for it). */
+    @Test
+    void sigtermWhilePreflightWaitsForALockOnTheTargetStopsAtOnce() throws Exception {
+        String[] dbs = pairWithRows("stop_pretgt");
+        Clusters.runSql(Clusters.target(), dbs[1], "CREATE TABLE other (id int)");
+        Path log = work.resolve("preflight-target.log");
+        try (Connection lock = Clusters.target().connect(dbs[1])) {
+            lock.setAutoCommit(false);
+            Pg.exec(lock, "LOCK TABLE other IN ACCESS EXCLUSIVE MODE");
+            stopsAtOnce(start(dbs, log), log, "preflight");
+        }
+        Clusters.runSql(Clusters.target(), dbs[1], "DROP TABLE other"); // not the source's: the comparison below is of every table
+        resumes(dbs, "preflight-target");
+    }
+
     /**
      * Catch-up reads each table's newest time on the source, which waits behind a lock a session holds on the table:
      * SIGTERM cancels that read too, and the run exits 4 at once; the next catch-up copies the rows.
