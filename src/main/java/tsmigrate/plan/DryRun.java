@@ -31,7 +31,8 @@ public final class DryRun {
         String target;
         long largeObjects;
         long largeObjectBytes;
-        try (Connection src = Pg.connect("source", cfg.source); Connection tgt = Pg.connect("target", cfg.target)) {
+        try (Connection src = Pg.connect("source", cfg.source); Connection tgt = Pg.connect("target", cfg.target);
+             tsmigrate.report.LockWaits waits = tsmigrate.report.LockWaits.ofSession("plan", "source", cfg.source, src, cfg.progressSeconds)) {
             Planner.validateInterval(tgt, cfg.chunkInterval);
             if (run.state.exists(tgt) && "done".equals(run.state.stepStatus(tgt, "plan"))) {
                 printSaved(cfg, run, tgt, out); // migrate would resume it: its plan, not a fresh one

@@ -75,4 +75,23 @@ class LockWaitsTest {
                     && r.err().contains("(holder T)"), r.err());
         }
     }
+
+    /** The dry run says so too (QA: it was silent). */
+    @Test
+    void theDryRunTellsItsWaits() throws Exception {
+        String[] dbs = Clusters.newPair("lockwaitsplan");
+        Clusters.runSql(Clusters.source(), dbs[0], "CREATE TABLE kept (id int); INSERT INTO kept VALUES (1);");
+        try (Connection a = Clusters.source().connect(dbs[0])) {
+            a.setAutoCommit(false);
+            Pg.exec(a, "LOCK TABLE kept IN ACCESS EXCLUSIVE MODE");
+            CompletableFuture<Cli.Result> run = CompletableFuture.supplyAsync(() -> Cli.run("plan",
+                    "--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
+                    "--work-dir", work.toString(), "--progress-interval", "1"));
+            Thread.sleep(2500);
+            a.rollback();
+            Cli.Result r = run.get(2, TimeUnit.MINUTES);
+            assertEquals(0, r.exit(), r.all());
+            assertTrue(r.err().contains("plan: session ") && r.err().contains(" on the source waits for a lock on public.kept (AccessShareLock)"), r.err());
+        }
+    }
 }
