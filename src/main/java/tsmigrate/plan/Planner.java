@@ -596,14 +596,19 @@ public class Planner {
         List<TableInfo> tables = new Planner().listTables(c, run);
         Set<Long> copied = new java.util.HashSet<>();
         for (TableInfo t : tables) copied.add(t.oid);
-        // pg_partition_tree is PostgreSQL 12's; before it, a foreign key could not refer to a partitioned table
-        String partitioned = Pg.serverMajor(c) >= 12
-                ? " r.relkind = 'p' AND EXISTS (SELECT 1 FROM pg_catalog.pg_partition_tree(f.confrelid) pt"
-                        + "   WHERE pt.isleaf AND pt.relid::bigint = ANY (CAST(? AS bigint[])))"
-                : " CAST(? AS bigint[]) IS NULL";
-        String sql = "SELECT f.conrelid::bigint, f.conname, rn.nspname, r.relname," + partitioned + ","
+        // A partitioned table referred to: its partitions left out (none: its rows are copied through them). pg_partition_tree
+        // is PostgreSQL 12's; before it, a foreign key could not refer to a partitioned table.
+        String leftOutPartitions = Pg.serverMajor(c) >= 12
+                ? " CASE WHEN r.relkind = 'p' THEN (SELECT coalesce(array_agg(pg_catalog.quote_ident(ln.nspname) || '.'"
+                        + " || pg_catalog.quote_ident(lc.relname) ORDER BY lc.oid), '{}') FROM pg_catalog.pg_partition_tree(f.confrelid) pt"
+                        + " JOIN pg_catalog.pg_class lc ON lc.oid = pt.relid JOIN pg_catalog.pg_namespace ln ON ln.oid = lc.relnamespace"
+                        + " WHERE pt.isleaf AND NOT (pt.relid::bigint = ANY (CAST(? AS bigint[])))) END"
+                : " CASE WHEN CAST(? AS bigint[]) IS NULL THEN NULL::text[] END";
+        String sql = "SELECT f.conrelid::bigint, f.conname, rn.nspname, r.relname," + leftOutPartitions + ","
                 + " (SELECT array_agg(a.attname::text ORDER BY k.o) FROM pg_catalog.unnest(f.conkey) WITH ORDINALITY k (attnum, o)"
-                + " JOIN pg_catalog.pg_attribute a ON a.attrelid = f.conrelid AND a.attnum = k.attnum)"
+                + " JOIN pg_catalog.pg_attribute a ON a.attrelid = f.conrelid AND a.attnum = k.attnum),"
+                + " (SELECT array_agg(a.attname::text ORDER BY k.o) FROM pg_catalog.unnest(f.confkey) WITH ORDINALITY k (attnum, o)"
+                + " JOIN pg_catalog.pg_attribute a ON a.attrelid = f.confrelid AND a.attnum = k.attnum)"
                 + " FROM pg_catalog.pg_constraint f JOIN pg_catalog.pg_class r ON r.oid = f.confrelid"
                 + " JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace"
                 + " WHERE f.contype = 'f' AND f.conrelid::bigint = ANY (CAST(? AS bigint[])) AND NOT (f.confrelid::bigint = ANY (CAST(? AS bigint[])))"
@@ -622,17 +627,37 @@ public class Planner {
             ps.setArray(3, oids);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    if (rs.getBoolean(5)) continue; // a partitioned table whose rows are copied through its partitions
+                    String[] leftOut = rs.getArray(5) == null ? null : strings(rs.getArray(5));
+                    if (leftOut != null && leftOut.length == 0) continue; // a partitioned table copied through all its partitions
                     long child = rs.getLong(1);
                     TableInfo t = tables.stream().filter(x -> x.oid == child).findFirst().orElseThrow();
                     // The key holds on the target unless a row refers to something: one whose key columns are all set
                     // (a NULL one refers to nothing). Such a row also says, the key being valid, that the table it refers
                     // to has rows, which are left out: that table is never read (a lock held on it would hold us up).
+                    String[] fk = strings(rs.getArray(6));
                     List<String> refs = new ArrayList<>();
-                    for (String col : strings(rs.getArray(6))) refs.add(Pg.ident(col) + " IS NOT NULL");
+                    for (String col : fk) refs.add(Pg.ident(col) + " IS NOT NULL");
                     if (!"t".equals(Pg.queryString(c, "SELECT EXISTS (SELECT 1 FROM ONLY " + t.qualified() + " WHERE "
                             + String.join(" AND ", refs) + ")"))) continue;
-                    out.add(t.qualified() + " (" + rs.getString(2) + ") refers to " + Pg.qualified(rs.getString(3), rs.getString(4)));
+                    String referenced = Pg.qualified(rs.getString(3), rs.getString(4));
+                    if (leftOut == null) {
+                        out.add(t.qualified() + " (" + rs.getString(2) + ") refers to " + referenced);
+                        continue;
+                    }
+                    // Some partitions of the table referred to are left out: only rows referring into them fail the key
+                    // on the target, so those partitions are read (QA: a key into one left out failed post-data).
+                    String[] pk = strings(rs.getArray(7));
+                    List<String> match = new ArrayList<>();
+                    for (int i = 0; i < fk.length; i++) match.add("p." + Pg.ident(pk[i]) + " = ch." + Pg.ident(fk[i]));
+                    List<String> hit = new ArrayList<>();
+                    for (String partition : leftOut) {
+                        if ("t".equals(Pg.queryString(c, "SELECT EXISTS (SELECT 1 FROM ONLY " + t.qualified() + " ch WHERE EXISTS"
+                                + " (SELECT 1 FROM ONLY " + partition + " p WHERE " + String.join(" AND ", match) + "))"))) hit.add(partition);
+                    }
+                    if (!hit.isEmpty()) {
+                        out.add(t.qualified() + " (" + rs.getString(2) + ") refers to rows of " + referenced + " in its partition(s) "
+                                + String.join(", ", hit));
+                    }
                 }
             }
         }
