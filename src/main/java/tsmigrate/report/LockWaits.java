@@ -6,25 +6,17 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import tsmigrate.config.ConnInfo;
-import tsmigrate.db.Pg;
 
 /**
  * Says, every period, which of our sessions waits for a lock another session holds (a long ALTER TABLE, an open
  * transaction): what it waits for and who holds it. A step that waits is otherwise silent for as long as the lock is
  * held (QA: minutes without a line). The sessions are pg_dump's or pg_restore's (by application_name) or the run's
- * own (by backend pid); the look is made on a connection of its own. The holder's query is not shown: it may hold
+ * own (by backend pid); see ServerLook for the look itself. The holder's query is not shown: it may hold
  * values that are not ours to print.
  */
-public final class LockWaits implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger("tsmigrate.progress");
-
+public final class LockWaits extends ServerLook {
     private static final String WAITS = """
             SELECT w.pid, coalesce(pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), l.locktype), l.mode,
                    (extract(epoch FROM pg_catalog.now() - w.state_change))::bigint,
@@ -41,21 +33,16 @@ public final class LockWaits implements AutoCloseable {
 
     private final String what;
     private final String side;
-    private final ConnInfo server;
     private final String appName;
     private final List<Integer> pids;
-    private final ScheduledExecutorService timer;
-    private volatile Connection conn;
-    private volatile boolean off;
 
     private LockWaits(String what, String side, ConnInfo server, String appName, List<Integer> pids, int periodSeconds) {
+        super(side, server, "lock-waits-" + side);
         this.what = what;
         this.side = side;
-        this.server = server;
         this.appName = appName;
         this.pids = pids;
-        this.timer = tsmigrate.run.Background.timer("lock-waits-" + side);
-        timer.scheduleAtFixedRate(this::report, periodSeconds, periodSeconds, TimeUnit.SECONDS);
+        start(periodSeconds);
     }
 
     /** The waits of the sessions whose application_name is appName (pg_dump's, pg_restore's). */
@@ -74,30 +61,14 @@ public final class LockWaits implements AutoCloseable {
         return new LockWaits(what, side, server, null, pids, periodSeconds);
     }
 
-    private void report() {
-        if (off) return;
-        try {
-            for (String line : lines()) LOG.warn("{}: {}", what, line);
-        } catch (Exception e) {
-            off = true; // a courtesy: the step goes on without it
-            LOG.debug("{}: cannot look for lock waits: {}", what, e.getMessage());
-            Pg.closeQuietly(conn);
-            conn = null;
-        }
+    @Override
+    void log(String line) {
+        LOG.warn("{}: {}", what, line);
     }
 
-    /** One line per lock waited for. Visible to tests. */
-    public List<String> lines() throws SQLException {
-        if (conn == null) {
-            conn = Pg.connect(side, server);
-            if (!Pg.ownSession(conn)) {
-                // a look from a shared session (a pooler) could land inside the watched session's transaction
-                off = true;
-                Pg.closeQuietly(conn);
-                conn = null;
-                return List.of();
-            }
-        }
+    /** One line per lock waited for. */
+    @Override
+    List<String> look(Connection conn) throws SQLException {
         List<String> out = new ArrayList<>();
         try (PreparedStatement ps = conn.prepareStatement(WAITS)) {
             ps.setString(1, appName);
@@ -114,26 +85,5 @@ public final class LockWaits implements AutoCloseable {
             }
         }
         return out;
-    }
-
-    @Override
-    public void close() {
-        timer.shutdownNow();
-        boolean idle = false;
-        try {
-            idle = timer.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        Connection c = conn;
-        conn = null;
-        if (c != null && !idle) {
-            try {
-                c.abort(Runnable::run);
-            } catch (SQLException e) {
-                // it is being dropped anyway
-            }
-        }
-        Pg.closeQuietly(c);
     }
 }

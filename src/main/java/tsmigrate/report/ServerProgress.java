@@ -9,14 +9,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import tsmigrate.config.ConnInfo;
-import tsmigrate.db.Pg;
 import tsmigrate.run.Durations;
 
 /**
@@ -25,9 +19,7 @@ import tsmigrate.run.Durations;
  * pg_stat_progress_analyze) on a connection of its own and logs one line per command in flight: what, which
  * phase, how far (blocks or tuples of the phase, as a percentage), the phase's rate and ETA, and the elapsed time.
  */
-public final class ServerProgress implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger("tsmigrate.progress");
-
+public final class ServerProgress extends ServerLook {
     /** The index builds of the sessions named appName (pg_restore's). The index name is in the statement: an
      * index being built is not committed, so other sessions see only its number. */
     private static final String INDEX_BUILDS = """
@@ -48,24 +40,18 @@ public final class ServerProgress implements AutoCloseable {
             ORDER BY p.pid""";
 
     private final String step;
-    private final ConnInfo target;
     private final String sql;
     private final Object param;
     private final long startMs = System.currentTimeMillis();
-    private final ScheduledExecutorService timer;
     /** Per command (pid/phase): {units done, ms} at the previous look, for the phase's rate. */
     private final Map<String, long[]> last = new HashMap<>();
-    private volatile Connection conn;
-    /** Off for good: the target's sessions are shared (a pooler, the tests' PGlite front), or it has no such views. */
-    private volatile boolean off;
 
     private ServerProgress(String step, ConnInfo target, String sql, Object param, int periodSeconds) {
+        super("target", target, "progress-" + step);
         this.step = step;
-        this.target = target;
         this.sql = sql;
         this.param = param;
-        this.timer = tsmigrate.run.Background.timer("progress-" + step);
-        timer.scheduleAtFixedRate(this::report, periodSeconds, periodSeconds, TimeUnit.SECONDS);
+        start(periodSeconds);
     }
 
     /** The index builds of the target sessions whose application_name is appName, while they run. */
@@ -78,31 +64,14 @@ public final class ServerProgress implements AutoCloseable {
         return new ServerProgress(step, target, ANALYZE, backendPids, periodSeconds);
     }
 
-    private void report() {
-        if (off) return;
-        try {
-            for (String line : lines()) LOG.info("{}: {}", step, line);
-        } catch (Exception e) {
-            // progress is a courtesy: the step goes on without it (e.g. a server before PostgreSQL 13, without the views)
-            off = true;
-            LOG.debug("{}: cannot read the server's progress: {}", step, e.getMessage());
-            Pg.closeQuietly(conn);
-            conn = null;
-        }
+    @Override
+    void log(String line) {
+        LOG.info("{}: {}", step, line);
     }
 
-    /** One line per command in flight. Visible to tests. */
-    public List<String> lines() throws SQLException {
-        if (conn == null) {
-            conn = Pg.connect("target", target);
-            if (!Pg.ownSession(conn)) {
-                // a look from a shared session could land inside pg_restore's transaction, and fail it with its own error
-                off = true;
-                Pg.closeQuietly(conn);
-                conn = null;
-                return List.of();
-            }
-        }
+    /** One line per command in flight. */
+    @Override
+    List<String> look(Connection conn) throws SQLException {
         List<String> out = new ArrayList<>();
         long now = System.currentTimeMillis();
         try (PreparedStatement ps = conn.prepareStatement(sql)) {
@@ -153,26 +122,5 @@ public final class ServerProgress implements AutoCloseable {
         }
         b.append(", ").append(Durations.format(now - startMs)).append(" into the step");
         return b.toString();
-    }
-
-    @Override
-    public void close() {
-        timer.shutdownNow();
-        boolean idle = false;
-        try {
-            idle = timer.awaitTermination(5, TimeUnit.SECONDS); // a look in progress ends before its connection goes back
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        Connection c = conn;
-        conn = null;
-        if (c != null && !idle) {
-            try {
-                c.abort(Runnable::run); // a look still running (a stalled network): never back into the pool like that
-            } catch (SQLException e) {
-                // it is being dropped anyway
-            }
-        }
-        Pg.closeQuietly(c);
     }
 }

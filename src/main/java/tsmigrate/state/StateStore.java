@@ -457,9 +457,7 @@ public final class StateStore implements AutoCloseable {
     // ---- plan ----
 
     public void savePlan(Connection c, List<TableInfo> tables, List<Chunk> chunks) throws SQLException {
-        boolean auto = c.getAutoCommit();
-        c.setAutoCommit(false);
-        try {
+        inTransaction(c, () -> {
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO tsmigrate.source_table (migration, table_no, schema_name, table_name,"
                     + " columns, estimated_rows, bytes, split, time_column, time_type, high_water) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                 for (TableInfo t : tables) {
@@ -479,6 +477,20 @@ public final class StateStore implements AutoCloseable {
                 ps.executeBatch();
             }
             insertChunks(c, chunks);
+        });
+    }
+
+    @FunctionalInterface
+    private interface SqlWork {
+        void run() throws SQLException;
+    }
+
+    /** body in one transaction on c, whatever c's autocommit was (and is again after). */
+    private static void inTransaction(Connection c, SqlWork body) throws SQLException {
+        boolean auto = c.getAutoCommit();
+        c.setAutoCommit(false);
+        try {
+            body.run();
             c.commit();
         } catch (SQLException e) {
             c.rollback();
@@ -573,9 +585,7 @@ public final class StateStore implements AutoCloseable {
      * worker holds) are exported again, and those loaded are verified on both sides anew. One transaction.
      */
     public void setColumns(Connection c, TableInfo t, List<String> columns) throws SQLException {
-        boolean auto = c.getAutoCommit();
-        c.setAutoCommit(false);
-        try {
+        inTransaction(c, () -> {
             try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.source_table SET columns = ? WHERE migration = ? AND table_no = ?")) {
                 ps.setArray(1, c.createArrayOf("text", columns.toArray()));
                 ps.setString(2, migrationId);
@@ -596,13 +606,7 @@ public final class StateStore implements AutoCloseable {
                 ps.setInt(2, t.number);
                 ps.executeUpdate();
             }
-            c.commit();
-        } catch (SQLException e) {
-            c.rollback();
-            throw e;
-        } finally {
-            c.setAutoCommit(auto);
-        }
+        });
     }
 
     /** Tables and chunks as planned (and progressed) so far, for a resumed run. */
