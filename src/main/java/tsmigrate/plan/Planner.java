@@ -863,7 +863,7 @@ public class Planner {
         return out;
     }
 
-    /** What the planner needs to know of a table's candidate time column; see TIME_COLUMN. */
+    /** What the planner needs to know of a table's candidate time column; see TIME_COLUMNS. */
     private static final String TIME_COLUMN_FIELDS = "a.attname, pg_catalog.format_type(a.atttypid, NULL), a.attnotnull,"
             + " EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = a.attrelid AND i.indkey[0] = a.attnum) AS leads,"
             // what the planner's probes need: an index that finds the next value at once
@@ -884,6 +884,8 @@ public class Planner {
     /** Time columns (rows of TIME_COLUMNS, attname null where there is none) and whole tables' {min, max}, by oid. */
     private final Map<Long, String[]> knownTimeColumns = new java.util.HashMap<>();
     private final Map<Long, String[]> knownMinMax = new java.util.HashMap<>();
+
+    private static final Set<String> TIME_TYPES = Set.of("timestamp with time zone", "timestamp without time zone", "date");
 
     /** Tables whose min and max times one statement reads: a few hundred small aggregates plan in moments. */
     private static final int MIN_MAX_PER_STATEMENT = 200;
@@ -911,7 +913,8 @@ public class Planner {
         List<TableInfo> whole = new ArrayList<>();
         for (TableInfo t : tables) {
             String[] row = knownTimeColumns.get(t.oid);
-            if (isWhole(run, t) && row != null && row[0] != null) whole.add(t);
+            // a configured column of another type is refused with its own message (judgeTimeColumn), not by this read
+            if (isWhole(run, t) && row != null && row[0] != null && TIME_TYPES.contains(row[1])) whole.add(t);
         }
         for (int from = 0; from < whole.size(); from += MIN_MAX_PER_STATEMENT) {
             List<TableInfo> some = whole.subList(from, Math.min(whole.size(), from + MIN_MAX_PER_STATEMENT));
@@ -979,7 +982,7 @@ public class Planner {
             return null;
         }
         String type = row[1];
-        if (configured != null && !Set.of("timestamp with time zone", "timestamp without time zone", "date").contains(type)) {
+        if (configured != null && !TIME_TYPES.contains(type)) {
             throw new UserError("The time column '" + configured + "' of " + t.qualified() + " is of type " + type + ".",
                     "A time column must be timestamptz, timestamp or date.");
         }

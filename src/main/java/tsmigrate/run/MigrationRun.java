@@ -29,8 +29,10 @@ public final class MigrationRun {
     public volatile boolean resumed;
     /** Set on SIGTERM (see requestStop): workers take no new chunk, finish the ones in flight, and the run ends resumable. */
     public volatile boolean stopping;
-    /** Connections whose running statement a stop cancels (see cancelOnStop). */
-    /** Connections a stop cancels, with how many registrations each has open (they nest: an inner one's end keeps the outer). */
+    /**
+     * Connections whose running statement a stop cancels (see cancelOnStop), with how many registrations each has open:
+     * they nest, and an inner one's end keeps the outer.
+     */
     private final java.util.concurrent.ConcurrentHashMap<Connection, Integer> cancelledOnStop = new java.util.concurrent.ConcurrentHashMap<>();
     /** Source connection holding the exported snapshot open for the whole copy; null when snapshots are off. */
     public Connection snapshotHolder;

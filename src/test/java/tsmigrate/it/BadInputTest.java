@@ -209,6 +209,18 @@ class BadInputTest {
         assertEquals(0, userTables(dbs[1]), "refused before pre-data");
     }
 
+    /** A configured column that is no time, in the dry run too, where the plan's read-ahead comes first. */
+    @Test
+    void timeColumnThatIsNoTime() throws Exception {
+        String[] dbs = Clusters.newPair("notatime");
+        Clusters.runSql(Clusters.source(), dbs[0], "CREATE TABLE m (t timestamptz, v int); INSERT INTO m VALUES (now(), 1)");
+        Cli.Result r = migrate(Clusters.source().uri(dbs[0]), Clusters.target().uri(dbs[1]), "--time-column", "public.m=v");
+        assertClean(r, TsMigrate.USAGE, "The time column 'v' of \"public\".\"m\" is of type integer");
+        Cli.Result plan = Cli.run("plan", "--source", Clusters.source().uri(dbs[0]), "--target", Clusters.target().uri(dbs[1]),
+                "--work-dir", work.resolve("notatime").toString(), "--time-column", "public.m=v");
+        assertClean(plan, TsMigrate.USAGE, "The time column 'v' of \"public\".\"m\" is of type integer");
+    }
+
     @Test
     void workDirNotWritable() throws Exception {
         String[] dbs = Clusters.newPair("nowork");
