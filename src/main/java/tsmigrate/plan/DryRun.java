@@ -35,7 +35,7 @@ public final class DryRun {
              tsmigrate.report.LockWaits waits = tsmigrate.report.LockWaits.ofSession("plan", "source", cfg.source, src, cfg.progressSeconds)) {
             Planner.validateInterval(tgt, cfg.chunkInterval);
             if (run.state.exists(tgt) && "done".equals(run.state.stepStatus(tgt, "plan"))) {
-                printSaved(cfg, run, tgt, out); // migrate would resume it: its plan, not a fresh one
+                printSaved(cfg, run, src, tgt, out); // migrate would resume it: its plan, not a fresh one
                 return;
             }
             Planner p = new Planner();
@@ -81,7 +81,7 @@ public final class DryRun {
     }
 
     /** The plan a resumed migrate works from, as saved on the target, with how many of its chunks are copied. */
-    private static void printSaved(JobConfig cfg, MigrationRun run, Connection tgt, PrintStream out) throws Exception {
+    private static void printSaved(JobConfig cfg, MigrationRun run, Connection src, Connection tgt, PrintStream out) throws Exception {
         List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"table", "chunks", "copied", "split"});
         long all = 0;
@@ -103,6 +103,8 @@ public final class DryRun {
         } else {
             sb.append("migrate would resume it, with these chunks; --restart would plan again.\n");
         }
+        String refused = cfg.restart ? null : Planner.selectionRefusal(src, tgt, run);
+        if (refused != null) sb.append("Refused: migrate would refuse this selection (exit 3): ").append(refused).append('\n');
         try (java.sql.PreparedStatement ps = tgt.prepareStatement("SELECT step, coalesce(error, '') FROM tsmigrate.step"
                 + " WHERE migration = ? AND status = 'failed' ORDER BY started_at")) {
             ps.setString(1, run.state.migrationId);

@@ -232,6 +232,22 @@ public class Planner {
                 && t.ancestors.stream().anyMatch(a -> copiedParents.contains(Pg.qualified(a[0], a[1])))).toList();
     }
 
+    /**
+     * For the dry run: what a resumed migrate would refuse about this run's selection against the saved plan (tables
+     * the plan lacks), as its message and advice; or null. Reads only.
+     */
+    public static String selectionRefusal(Connection src, Connection tgt, MigrationRun run) throws Exception {
+        run.state.loadPlan(tgt, run.workDir.root(), run.getTables(), run.getChunks());
+        Planner p = new Planner();
+        List<TableInfo> now = p.listTables(src, run);
+        try {
+            p.checkSelectionUnchanged(run, now, p.newPartitions(run, now), droppedOnSource(run, now));
+            return null;
+        } catch (tsmigrate.run.Refusal r) {
+            return r.getMessage() + " " + r.hint();
+        }
+    }
+
     /** Tables of the plan that the source no longer has (a partition past its retention, dropped; or renamed). */
     private static List<TableInfo> droppedOnSource(MigrationRun run, List<TableInfo> now) throws SQLException {
         Set<String> nowKeys = new java.util.HashSet<>();

@@ -618,6 +618,10 @@ class ResumeTest {
         Cli.Result all = Cli.run(verb("migrate", args(dbs)));
         assertEquals(TsMigrate.REFUSED, all.exit(), all.all());
         assertTrue(all.err().contains("\"public\".\"d\"") && all.err().contains("--restart"), all.err());
+        Cli.Result plan = Cli.run(verb("plan", args(dbs)));
+        assertTrue(plan.out().contains("Refused: migrate would refuse this selection (exit 3)") && plan.out().contains("\"public\".\"d\""),
+                "the dry run tells it too (QA):\n" + plan.all());
+        assertFalse(Cli.run(verb("plan", args(dbs, "--include", "public.m"))).out().contains("Refused"), "the first run's selection");
         try (Connection t = Clusters.target().connect(dbs[1])) {
             assertEquals("0", Pg.queryString(t, "SELECT count(*) FROM d"));
         }
