@@ -32,7 +32,8 @@ public final class DryRun {
         long largeObjects;
         long largeObjectBytes;
         try (Connection src = Pg.connect("source", cfg.source); Connection tgt = Pg.connect("target", cfg.target);
-             tsmigrate.report.LockWaits waits = tsmigrate.report.LockWaits.ofSession("plan", "source", cfg.source, src, cfg.progressSeconds)) {
+             tsmigrate.report.LockWaits waits = tsmigrate.report.LockWaits.ofSession("plan", "source", cfg.source, src, cfg.progressSeconds);
+             CancelOnExit cancel = new CancelOnExit(src, tgt)) {
             Planner.validateInterval(tgt, cfg.chunkInterval);
             if (run.state.exists(tgt) && "done".equals(run.state.stepStatus(tgt, "plan"))) {
                 printSaved(cfg, run, src, tgt, out); // migrate would resume it: its plan, not a fresh one
@@ -78,6 +79,30 @@ public final class DryRun {
         else sb.append(" (needs about ").append(Durations.bytes(largestChunk * cfg.workers)).append(" for the chunk files in flight, ")
                 .append(cfg.workers).append(" at a time; ").append(Durations.bytes(bytes)).append(" with --keep-files)\n");
         out.println(sb);
+    }
+
+    /**
+     * SIGTERM or Ctrl-C while a read waits (behind a lock, say): the reads are cancelled as the JVM ends, so that no
+     * session of ours stays waiting on a server after we are gone (QA: one stayed until the lock was granted).
+     */
+    private static final class CancelOnExit implements AutoCloseable {
+        private final Thread hook;
+
+        CancelOnExit(Connection... connections) {
+            hook = new Thread(() -> {
+                for (Connection c : connections) Pg.cancelQuietly(c);
+            }, "tsmigrate-plan-cancel");
+            Runtime.getRuntime().addShutdownHook(hook);
+        }
+
+        @Override
+        public void close() {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook runs, or has run
+            }
+        }
     }
 
     /** The plan a resumed migrate works from, as saved on the target, with how many of its chunks are copied. */

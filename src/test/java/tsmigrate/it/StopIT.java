@@ -184,6 +184,32 @@ class StopIT {
         resumes(dbs, "preflight");
     }
 
+    /** A dry run stopped while its read waits behind a lock leaves no session of its waiting (QA: one stayed until the lock went). */
+    @Test
+    void sigtermWhileTheDryRunWaitsForALockLeavesNoSessionBehind() throws Exception {
+        String[] dbs = pairWithRows("stop_dry");
+        Path log = work.resolve("dry.log");
+        // watched from a session of its own: the server's activity is read once per transaction
+        try (Connection lock = Clusters.source().connect(dbs[0]); Connection watch = Clusters.source().connect(dbs[0])) {
+            lock.setAutoCommit(false);
+            Pg.exec(lock, "LOCK TABLE m IN ACCESS EXCLUSIVE MODE");
+            List<String> c = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+                    System.getProperty("tsmigrate.jar", "target/tsmigrate.jar"), "plan", "--source", Clusters.source().uri(dbs[0]),
+                    "--target", Clusters.target().uri(dbs[1]), "--work-dir", work.resolve("wd").toString()));
+            Process run = new ProcessBuilder(c).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+            String waiting = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tsmigrate' AND wait_event_type = 'Lock'";
+            long deadline = System.currentTimeMillis() + 60_000;
+            while (!"1".equals(Pg.queryString(watch, waiting))) {
+                assertTrue(run.isAlive() && System.currentTimeMillis() < deadline, "never waited:\n" + Files.readString(log));
+                Thread.sleep(50);
+            }
+            run.destroy(); // SIGTERM
+            assertTrue(run.waitFor(20, TimeUnit.SECONDS), Files.readString(log));
+            Thread.sleep(500);
+            assertEquals("0", Pg.queryString(watch, waiting), "a session of the dry run still waits:\n" + Files.readString(log));
+        }
+    }
+
     /** The same for preflight's look at the target's tables, behind a lock held on one there (QA: SIGTERM waited for it). */
     @Test
     void sigtermWhilePreflightWaitsForALockOnTheTargetStopsAtOnce() throws Exception {
