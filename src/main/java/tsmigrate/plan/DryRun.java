@@ -76,7 +76,8 @@ public final class DryRun {
         sb.append("Work dir: ").append(run.workDir.root());
         if (cfg.stream) sb.append(" (no chunk files: --stream)\n");
         else if (cfg.keepFiles) sb.append(" (needs about ").append(Durations.bytes(bytes)).append(" for the chunk files, kept)\n");
-        else sb.append(" (needs about ").append(Durations.bytes(largestChunk * cfg.workers)).append(" for the chunk files in flight, ")
+        // at most one file per worker, and never more than all of them (QA: 32 KiB in flight of 8 KiB in all)
+        else sb.append(" (needs about ").append(Durations.bytes(Math.min(bytes, largestChunk * cfg.workers))).append(" for the chunk files in flight, ")
                 .append(cfg.workers).append(" at a time; ").append(Durations.bytes(bytes)).append(" with --keep-files)\n");
         out.println(sb);
     }

@@ -693,6 +693,13 @@ class ResumeTest {
             assertTrue(r.out().contains("for the chunk files in flight") && r.out().contains("with --keep-files"), r.out());
         }
         assertTrue(!java.nio.file.Files.exists(work.resolve("never")), "no work dir");
+        // one chunk, two workers: in flight is at most all of it (QA: twice the whole)
+        String[] one = Clusters.newPair("dryrunone");
+        Clusters.runSql(Clusters.source(), one[0], "CREATE TABLE one (id int, t text); INSERT INTO one SELECT i, 'x' FROM generate_series(1, 1000) i");
+        Cli.Result r = Cli.run(verb("plan", args(one)));
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("needs about (.+?) for the chunk files in flight, .*; (.+?) with --keep-files").matcher(r.out());
+        assertTrue(m.find(), r.out());
+        assertEquals(m.group(2), m.group(1), r.out());
         try (Connection t = Clusters.target().connect(dbs[1])) {
             assertEquals(null, Pg.queryString(t, "SELECT to_regnamespace('tsmigrate')::text"), "no state on the target");
             assertEquals("0", Pg.queryString(t, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"));
