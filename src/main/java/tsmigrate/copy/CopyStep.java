@@ -70,14 +70,7 @@ public class CopyStep {
     private static void requireTargetTables(Connection target, List<Chunk> todo) throws SQLException {
         List<String> tables = todo.stream().map(ch -> ch.table.qualified()).distinct().toList();
         if (tables.isEmpty()) return;
-        List<String> missing = new java.util.ArrayList<>();
-        try (java.sql.PreparedStatement ps = target.prepareStatement(
-                "SELECT t FROM unnest(CAST(? AS text[])) WITH ORDINALITY u (t, o) WHERE pg_catalog.to_regclass(t) IS NULL ORDER BY o")) {
-            ps.setArray(1, target.createArrayOf("text", tables.toArray()));
-            try (java.sql.ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) missing.add(rs.getString(1));
-            }
-        }
+        List<String> missing = Pg.missing(target, tables);
         if (missing.isEmpty()) return;
         throw new UserError("The target has no table " + UserError.someOf(missing) + (missing.size() > 5 ? ", ..." : "")
                 + (missing.size() > 1 ? " (" + missing.size() + " tables)" : "") + " for the rows to go into.",

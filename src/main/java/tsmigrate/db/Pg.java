@@ -2,6 +2,7 @@ package tsmigrate.db;
 
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -183,6 +184,23 @@ public final class Pg {
     /** Whether the relation (quoted, as qualified() gives it) exists. */
     public static boolean exists(Connection c, String qualifiedName) throws SQLException {
         return queryString(c, "SELECT pg_catalog.to_regclass(" + literal(qualifiedName) + ")") != null;
+    }
+
+    /**
+     * Those of the relations (quoted names, as qualified() gives them) that the server does not have, in the order
+     * given: one statement for all of them, not a round trip each.
+     */
+    public static List<String> missing(Connection c, List<String> qualifiedNames) throws SQLException {
+        List<String> out = new java.util.ArrayList<>();
+        if (qualifiedNames.isEmpty()) return out;
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT t FROM unnest(CAST(? AS text[])) WITH ORDINALITY u (t, o) WHERE pg_catalog.to_regclass(t) IS NULL ORDER BY o")) {
+            ps.setArray(1, c.createArrayOf("text", qualifiedNames.toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) out.add(rs.getString(1));
+            }
+        }
+        return out;
     }
 
     /** Whether the table (quoted, as qualified() gives it) holds a row of its own (ONLY: not its partitions' or children's). */

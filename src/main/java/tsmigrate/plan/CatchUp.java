@@ -39,10 +39,10 @@ public class CatchUp {
         List<String> untimed = new ArrayList<>();
         // a stop cancels a read (a big table's, or one waiting behind a lock someone holds on the table)
         Planner.onSource(run, src -> {
+            // dropped on the source since (a partition past its retention): named by the plan step's warning
+            List<TableInfo> dropped = Planner.notOnSource(src, run.getTables());
             for (TableInfo t : run.getTables()) {
-                if (!Pg.exists(src, t.qualified())) {
-                    continue; // dropped on the source since (a partition past its retention): named by the plan step's warning
-                }
+                if (dropped.contains(t)) continue;
                 if (t.timeColumn == null) {
                     untimed.add(t.shown());
                     continue;

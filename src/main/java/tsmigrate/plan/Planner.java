@@ -259,9 +259,8 @@ public class Planner {
 
     /** Those of the tables that the source does not have (by their names in the plan). */
     public static List<TableInfo> notOnSource(Connection src, List<TableInfo> tables) throws SQLException {
-        List<TableInfo> out = new ArrayList<>();
-        for (TableInfo t : tables) if (!Pg.exists(src, t.qualified())) out.add(t);
-        return out;
+        Set<String> missing = new java.util.HashSet<>(Pg.missing(src, tables.stream().map(TableInfo::qualified).toList()));
+        return tables.stream().filter(t -> missing.contains(t.qualified())).toList();
     }
 
     /**

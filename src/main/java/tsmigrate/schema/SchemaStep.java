@@ -200,16 +200,9 @@ public class SchemaStep {
                     kinds.put(q, rs.getString(3));
                 }
             }
-            List<String[]> absent = new ArrayList<>();
-            try (java.sql.Connection t = tsmigrate.db.Pg.connect("target", run.cfg.target);
-                 java.sql.PreparedStatement ps = t.prepareStatement("SELECT q FROM pg_catalog.unnest(?::text[]) WITH ORDINALITY AS u (q, o)"
-                         + " WHERE pg_catalog.to_regclass(q) IS NULL ORDER BY o")) {
-                ps.setArray(1, t.createArrayOf("text", onSource.toArray()));
-                try (java.sql.ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) absent.add(new String[] {rs.getString(1), kinds.get(rs.getString(1))});
-                }
+            try (java.sql.Connection t = tsmigrate.db.Pg.connect("target", run.cfg.target)) {
+                return tsmigrate.db.Pg.missing(t, onSource).stream().map(q -> new String[] {q, kinds.get(q)}).toList();
             }
-            return absent;
         } catch (java.sql.SQLException e) {
             throw new StepFailure("post-data: cannot compare the source's tables with the target's: " + e.getMessage());
         } finally {

@@ -25,10 +25,10 @@ public class SequenceSync {
         }
         try (Connection src = Pg.connect("source", run.cfg.source); Connection tgt = Pg.connect("target", run.cfg.target)) {
             List<String> seqs = Pg.userRelations(src, 'S');
-            java.util.Set<String> there = onTarget(tgt, seqs);
+            java.util.Set<String> missing = new java.util.HashSet<>(Pg.missing(tgt, seqs));
             List<String> present = new java.util.ArrayList<>();
             for (String seq : seqs) {
-                if (there.contains(seq)) {
+                if (!missing.contains(seq)) {
                     present.add(seq);
                 } else {
                     // made on the source after pre-data: not part of the schema this migration restored
@@ -71,19 +71,6 @@ public class SequenceSync {
         try (Connection st = run.state.connect()) {
             run.state.stepDone(st, "sequences", counts);
         }
-    }
-
-    /** Those of the sequences (quoted names) that the target has. */
-    private static java.util.Set<String> onTarget(Connection tgt, List<String> seqs) throws SQLException {
-        java.util.Set<String> out = new java.util.HashSet<>();
-        if (seqs.isEmpty()) return out;
-        try (PreparedStatement ps = tgt.prepareStatement("SELECT s FROM unnest(CAST(? AS text[])) s WHERE pg_catalog.to_regclass(s) IS NOT NULL")) {
-            ps.setArray(1, tgt.createArrayOf("text", seqs.toArray()));
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) out.add(rs.getString(1));
-            }
-        }
-        return out;
     }
 
     /**
